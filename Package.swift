@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "rsandbox",
+    products: [
+        .library(name: "RSandbox", targets: ["RSandbox"]),
+        .executable(name: "rsandbox", targets: ["rsandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The only code that runs between clone3 and execve. C, raw syscalls, no allocation.
+        .target(
+            name: "CRSandbox",
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+        ),
+        // The library. No Foundation.
+        .target(
+            name: "RSandbox",
+            dependencies: ["CRSandbox"]
+        ),
+        // The CLI: thin, turns flags into a SandboxSpec.
+        .executableTarget(
+            name: "rsandbox",
+            dependencies: [
+                "RSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "RSandboxTests",
+            dependencies: ["RSandbox", "CRSandbox"]
+        ),
+    ]
+)

@@ -1,0 +1,113 @@
+/* CRSandbox: the flat plan the parent builds, rs_spawn (clone3), the child executor and the
+ * pid-1 reaper. Everything in the child after clone3 is raw syscalls: no allocation, no stdio,
+ * no locks. The parent (Swift) owns every pointer in the plan and keeps it alive across rs_spawn. */
+#ifndef CRSANDBOX_H
+#define CRSANDBOX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Where a child-side failure happened. Stable numbers: they cross the report pipe. */
+enum rs_stage {
+    RS_STAGE_NONE = 0,
+    RS_STAGE_CLONE = 1,          /* parent: clone3 itself */
+    RS_STAGE_SYNC = 2,           /* child: waiting for the parent's release */
+    RS_STAGE_PDEATHSIG = 3,
+    RS_STAGE_MOUNT_PRIVATE = 4,
+    RS_STAGE_MOUNT_PROC = 5,
+    RS_STAGE_HOSTNAME = 6,
+    RS_STAGE_LOOPBACK = 7,
+    RS_STAGE_CHDIR = 8,
+    RS_STAGE_REAPER = 9,         /* pid 1: signalfd or fork of the command */
+    RS_STAGE_SIGNALS = 10,       /* resetting the signal mask and dispositions */
+    RS_STAGE_FDS = 11,           /* index = position in the fd list */
+    RS_STAGE_EXEC = 12,
+};
+
+/* The CLONE_NEW* bits (Swift's Glibc module hides them without _GNU_SOURCE). */
+#define RS_CLONE_NEWNS     0x00020000ULL
+#define RS_CLONE_NEWCGROUP 0x02000000ULL
+#define RS_CLONE_NEWUTS    0x04000000ULL
+#define RS_CLONE_NEWIPC    0x08000000ULL
+#define RS_CLONE_NEWUSER   0x10000000ULL
+#define RS_CLONE_NEWPID    0x20000000ULL
+#define RS_CLONE_NEWNET    0x40000000ULL
+
+/* Exit codes the child uses when it cannot report (the report pipe is gone). */
+#define RS_EXIT_SETUP 125
+#define RS_EXIT_CANNOT_EXEC 126
+#define RS_EXIT_NOT_FOUND 127
+
+struct rs_fd_map {
+    int32_t source;              /* fd in the parent */
+    int32_t target;              /* fd number the command sees */
+};
+
+struct rs_plan {
+    uint64_t clone_flags;        /* CLONE_NEW* bits only; rs_spawn adds CLONE_PIDFD */
+    const char *const *argv;     /* NULL-terminated */
+    const char *const *envp;     /* NULL-terminated */
+    const char *search_path;     /* PATH used to find argv[0] when it has no '/' */
+    const char *cwd;             /* NULL: keep the parent's */
+    const char *hostname;        /* NULL: keep */
+    uint32_t hostname_len;
+    uint32_t nfds;
+    const struct rs_fd_map *fds;
+    int32_t *fd_scratch;         /* nfds ints the child may write (its own copy of the page) */
+    char *path_buf;              /* scratch for "dir/argv0" during the PATH search */
+    uint32_t path_buf_len;
+    int32_t fd_floor;            /* > every source and target: internal fds move above it */
+    uint8_t die_with_parent;
+    uint8_t make_mounts_private;
+    uint8_t mount_proc;
+    uint8_t loopback_up;
+    uint8_t reaper;              /* fork a pid-1 reaper; the command becomes pid 2 */
+};
+
+/* What the child writes on the report pipe on failure. EOF without a report = exec succeeded. */
+struct rs_report {
+    int32_t stage;
+    int32_t err;
+    int32_t index;
+};
+
+/* The parent's side of a freshly cloned child that waits on the sync pipe. */
+struct rs_child {
+    pid_t pid;
+    int pidfd;
+    int sync_fd;                 /* write end: one byte releases the child; close aborts it */
+    int report_fd;               /* read end */
+    int status_fd;               /* read end: the reaper writes the command's wait status */
+};
+
+/* clone3 with CLONE_PIDFD | plan->clone_flags. Returns 0 or -errno. On success the child waits
+ * for rs_release. Called off the main thread, the clone happens on a long-lived keeper thread so
+ * that PR_SET_PDEATHSIG (which follows the parent *thread*) fires only when the process dies. */
+int rs_spawn(const struct rs_plan *plan, struct rs_child *out);
+
+/* Releases the child (the parent has written its maps). Returns 0 or -errno. */
+int rs_release(struct rs_child *child);
+
+/* Reads the report pipe to EOF. Returns 1 with *report filled, 0 on EOF (exec happened), -errno. */
+int rs_read_report(int fd, struct rs_report *report);
+
+/* Thin wrappers for syscalls Glibc does not expose. Return the result or -errno. */
+int rs_pidfd_send_signal(int pidfd, int sig);
+/* waitid(P_PIDFD). options: WEXITED [| WNOHANG]. Returns 1 with *status set as for waitpid,
+ * 0 if WNOHANG and still running, -errno. */
+int rs_pidfd_wait(int pidfd, int options, int *status);
+/* Blocks `sigs` (a mask of signal numbers < 64) in the calling thread and returns a signalfd. */
+int rs_signalfd_for(uint64_t sigs);
+/* Reads one signal from a signalfd: returns the signal number, with *from_kernel set when the
+ * kernel (a tty, a hangup) sent it rather than a process; 0 if none is pending; -errno. */
+int rs_signalfd_read(int fd, int *from_kernel);
+/* Restores the given signals' mask bits (unblocks them) in the calling thread. */
+int rs_unblock(uint64_t sigs);
+
+/* getxattr(2); returns the size or -errno. */
+/* strerrorname_np(3): "ENOENT", or NULL. */
+const char *rs_errno_name(int err);
+
+long rs_getxattr(const char *path, const char *name, void *buf, unsigned long size);
+
+#endif

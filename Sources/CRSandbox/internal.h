@@ -1,0 +1,20 @@
+/* Declarations shared by the C files of CRSandbox; not part of the public header. */
+#ifndef CRSANDBOX_INTERNAL_H
+#define CRSANDBOX_INTERNAL_H
+
+#include "crsandbox.h"
+
+/* The pipe ends as the child sees them right after clone3. */
+struct rs_child_fds {
+    int sync_r, sync_w;
+    int report_r, report_w;
+    int status_r, status_w;   /* -1 without a reaper */
+};
+
+/* Never returns: execs the command or reports and exits. */
+_Noreturn void rs_child_main(const struct rs_plan *plan, const struct rs_child_fds *fds);
+
+/* clone3 with only exit_signal = SIGCHLD: a fork that runs no atfork handlers. */
+pid_t rs_raw_fork(void);
+
+#endif

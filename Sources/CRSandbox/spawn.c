@@ -1,0 +1,215 @@
+/* rs_spawn: clone3 into the plan's namespaces with a pidfd, the pipes that sequence the parent's
+ * set-up (sync), carry child failures back (report) and the command's status (status), and the
+ * keeper thread that makes die-with-parent follow the process rather than a worker thread. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+/* struct clone_args, version 0 (Linux 5.3): all rs_spawn needs so far. */
+struct rs_clone_args {
+    uint64_t flags;
+    uint64_t pidfd;
+    uint64_t child_tid;
+    uint64_t parent_tid;
+    uint64_t exit_signal;
+    uint64_t stack;
+    uint64_t stack_size;
+    uint64_t tls;
+};
+
+pid_t rs_raw_fork(void)
+{
+    struct rs_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.exit_signal = SIGCHLD;
+    return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+static void close_if_open(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+static int spawn_here(const struct rs_plan *plan, struct rs_child *out)
+{
+    struct rs_child_fds f = { -1, -1, -1, -1, -1, -1 };
+    int p[2];
+    int err = 0;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    f.sync_r = p[0];
+    f.sync_w = p[1];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        err = errno;
+        goto fail;
+    }
+    f.report_r = p[0];
+    f.report_w = p[1];
+    if (plan->reaper) {
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            err = errno;
+            goto fail;
+        }
+        f.status_r = p[0];
+        f.status_w = p[1];
+    }
+
+    /* No parent handler may run in the child before it resets them: block all around clone. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    int pidfd = -1;
+    struct rs_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = plan->clone_flags | CLONE_PIDFD;
+    a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    a.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid == 0)
+        rs_child_main(plan, &f);
+    err = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        goto fail;
+
+    close(f.sync_r);
+    close(f.report_w);
+    close_if_open(f.status_w);
+    out->pid = (pid_t)pid;
+    out->pidfd = pidfd;
+    out->sync_fd = f.sync_w;
+    out->report_fd = f.report_r;
+    out->status_fd = f.status_r;
+    return 0;
+
+fail:
+    close_if_open(f.sync_r);
+    close_if_open(f.sync_w);
+    close_if_open(f.report_r);
+    close_if_open(f.report_w);
+    close_if_open(f.status_r);
+    close_if_open(f.status_w);
+    return -err;
+}
+
+/* PR_SET_PDEATHSIG fires when the parent *thread* exits. A worker thread of a thread pool may
+ * exit at any time, so spawns from threads other than the main one run on this thread, which
+ * lives as long as the process. */
+static pthread_once_t keeper_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t keeper_call = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t keeper_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t keeper_cv = PTHREAD_COND_INITIALIZER;
+static int keeper_start_error;
+static const struct rs_plan *keeper_plan;
+static struct rs_child *keeper_out;
+static int keeper_result;
+static int keeper_state; /* 0 idle, 1 request pending, 2 result ready */
+
+static void *keeper_loop(void *unused)
+{
+    (void)unused;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    pthread_mutex_lock(&keeper_mu);
+    for (;;) {
+        while (keeper_state != 1)
+            pthread_cond_wait(&keeper_cv, &keeper_mu);
+        pthread_mutex_unlock(&keeper_mu);
+        int r = spawn_here(keeper_plan, keeper_out);
+        pthread_mutex_lock(&keeper_mu);
+        keeper_result = r;
+        keeper_state = 2;
+        pthread_cond_broadcast(&keeper_cv);
+    }
+    return NULL;
+}
+
+static void keeper_start(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    keeper_start_error = pthread_create(&t, &attr, keeper_loop, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static int spawn_on_keeper(const struct rs_plan *plan, struct rs_child *out)
+{
+    pthread_once(&keeper_once, keeper_start);
+    if (keeper_start_error)
+        return -keeper_start_error;
+    pthread_mutex_lock(&keeper_call);
+    pthread_mutex_lock(&keeper_mu);
+    keeper_plan = plan;
+    keeper_out = out;
+    keeper_state = 1;
+    pthread_cond_broadcast(&keeper_cv);
+    while (keeper_state != 2)
+        pthread_cond_wait(&keeper_cv, &keeper_mu);
+    int r = keeper_result;
+    keeper_state = 0;
+    pthread_mutex_unlock(&keeper_mu);
+    pthread_mutex_unlock(&keeper_call);
+    return r;
+}
+
+int rs_spawn(const struct rs_plan *plan, struct rs_child *out)
+{
+    if (plan->die_with_parent && syscall(SYS_gettid) != getpid())
+        return spawn_on_keeper(plan, out);
+    return spawn_here(plan, out);
+}
+
+int rs_release(struct rs_child *child)
+{
+    char go = 1;
+    ssize_t n;
+    do {
+        n = write(child->sync_fd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    int err = n == 1 ? 0 : (n < 0 ? errno : EIO);
+    close(child->sync_fd);
+    child->sync_fd = -1;
+    return -err;
+}
+
+int rs_read_report(int fd, struct rs_report *report)
+{
+    size_t got = 0;
+    char *buf = (char *)report;
+    while (got < sizeof *report) {
+        ssize_t n = read(fd, buf + got, sizeof *report - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == 0)
+        return 0;
+    return got == sizeof *report ? 1 : -EIO;
+}
+
+_Static_assert(RS_CLONE_NEWUSER == CLONE_NEWUSER && RS_CLONE_NEWPID == CLONE_NEWPID
+               && RS_CLONE_NEWNS == CLONE_NEWNS && RS_CLONE_NEWNET == CLONE_NEWNET
+               && RS_CLONE_NEWIPC == CLONE_NEWIPC && RS_CLONE_NEWUTS == CLONE_NEWUTS
+               && RS_CLONE_NEWCGROUP == CLONE_NEWCGROUP, "CLONE_NEW* values");

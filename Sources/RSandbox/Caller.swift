@@ -1,0 +1,19 @@
+import Glibc
+
+/// Who is spawning: the effective ids the maps and checks are made for.
+public struct Caller: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
+
+    /// The calling process's effective uid and gid.
+    public static var current: Caller {
+        Caller(uid: geteuid(), gid: getegid())
+    }
+
+    public var isRoot: Bool { uid == 0 }
+}

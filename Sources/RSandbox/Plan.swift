@@ -1,0 +1,98 @@
+import CRSandbox
+import Glibc
+
+/// The flat form of a validated spec: everything the child needs, computed in the parent so that
+/// the child only walks it (no parsing, no allocation after clone3).
+public struct Plan: Sendable, Equatable {
+    /// CLONE_NEW* bits.
+    public var cloneFlags: UInt64
+    public var argv: [String]
+    /// NAME=value strings, in order.
+    public var envp: [String]
+    /// Where a bare command name is looked up: the sandbox's PATH, or a default.
+    public var searchPath: String
+    public var cwd: String?
+    public var hostname: String?
+    /// Sorted by target.
+    public var fds: [FileDescriptorMapping]
+    /// Written by the parent when there is a new user namespace.
+    public var uidMap: IDMap?
+    public var gidMap: IDMap?
+    public var dieWithParent: Bool
+    public var makeMountsPrivate: Bool
+    public var mountProc: Bool
+    public var loopbackUp: Bool
+    public var reaper: Bool
+
+    /// PATH for the lookup when the sandbox's environment has none.
+    public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
+
+    /// Builds the plan of a spec that passed `validate(caller:)`.
+    public init(spec: SandboxSpec, caller: Caller = .current,
+                inheritedEnvironment: [String] = Plan.processEnvironment()) {
+        let ns = spec.namespaces
+        var flags: UInt64 = 0
+        if ns.user { flags |= RS_CLONE_NEWUSER }
+        if ns.pid { flags |= RS_CLONE_NEWPID }
+        if ns.mount { flags |= RS_CLONE_NEWNS }
+        if ns.net { flags |= RS_CLONE_NEWNET }
+        if ns.ipc { flags |= RS_CLONE_NEWIPC }
+        if ns.uts { flags |= RS_CLONE_NEWUTS }
+        if ns.cgroup { flags |= RS_CLONE_NEWCGROUP }
+        cloneFlags = flags
+
+        argv = spec.argv
+        envp = Plan.environment(spec.environment, inherited: inheritedEnvironment)
+        searchPath = Plan.value(of: "PATH", in: envp) ?? Plan.defaultSearchPath
+        cwd = spec.cwd
+        hostname = spec.hostname
+        fds = spec.fds.sorted { $0.target < $1.target }
+        if ns.user {
+            uidMap = IDMap(inside: spec.uid ?? caller.uid, outside: caller.uid)
+            gidMap = IDMap(inside: spec.gid ?? caller.gid, outside: caller.gid)
+        }
+        dieWithParent = spec.dieWithParent
+        makeMountsPrivate = ns.mount
+        mountProc = ns.pid && ns.mount
+        loopbackUp = ns.net
+        reaper = ns.pid && !spec.commandIsPid1
+    }
+
+    /// Applies inherit/unset/set to the inherited NAME=value list.
+    static func environment(_ env: EnvironmentSpec, inherited: [String]) -> [String] {
+        var out = env.inherit ? inherited : []
+        if !env.unset.isEmpty {
+            let drop = Set(env.unset)
+            out.removeAll { drop.contains(String(name(of: $0))) }
+        }
+        for v in env.set {
+            let entry = v.name + "=" + v.value
+            if let i = out.firstIndex(where: { name(of: $0) == v.name }) {
+                out[i] = entry
+            } else {
+                out.append(entry)
+            }
+        }
+        return out
+    }
+
+    static func name(of entry: String) -> Substring {
+        entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
+
+    static func value(of name: String, in envp: [String]) -> String? {
+        let prefix = name + "="
+        return envp.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// This process's environment as NAME=value strings.
+    public static func processEnvironment() -> [String] {
+        var out: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            out.append(String(cString: entry))
+            p += 1
+        }
+        return out
+    }
+}

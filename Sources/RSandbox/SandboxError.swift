@@ -1,0 +1,143 @@
+import CRSandbox
+import Glibc
+
+/// Why a sandbox could not be made or run. Names the stage, the errno (0 when the kernel was
+/// not involved) and the spec item it concerns, e.g. the path, the uid or the hostname.
+public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Stage: String, Sendable, Codable {
+        /// The spec was refused before anything was done.
+        case spec
+        case clone
+        case idmap
+        case sync
+        case pdeathsig
+        case mountPrivate = "mount-private"
+        case mountProc = "mount-proc"
+        case hostname
+        case loopback
+        case chdir
+        case reaper
+        case signals
+        case fds
+        case exec
+        case wait
+        case signal
+    }
+
+    public var stage: Stage
+    public var errno: Int32
+    /// The spec item, e.g. `cwd "/nope"` or the command name.
+    public var item: String
+    /// What went wrong, in words.
+    public var reason: String
+    /// How to fix it, where we know.
+    public var hint: String?
+
+    public init(stage: Stage, errno: Int32 = 0, item: String, reason: String, hint: String? = nil) {
+        self.stage = stage
+        self.errno = errno
+        self.item = item
+        self.reason = reason
+        self.hint = hint
+    }
+
+    /// `<stage>: <item>: <reason>`, the one line the CLI prints after `rsandbox: `.
+    public var description: String {
+        "\(stage.rawValue): \(item): \(reason)"
+    }
+
+    /// Refusal of a spec field before anything was done.
+    static func spec(_ item: String, _ reason: String, hint: String? = nil) -> SandboxError {
+        SandboxError(stage: .spec, item: item, reason: reason, hint: hint)
+    }
+
+    /// A failed syscall: the reason is strerror(errno).
+    static func system(_ stage: Stage, _ err: Int32, item: String, hint: String? = nil) -> SandboxError {
+        SandboxError(stage: stage, errno: err, item: item, reason: errorString(err), hint: hint)
+    }
+}
+
+/// strerror(3) as a String ("No such file or directory").
+public func errorString(_ err: Int32) -> String {
+    guard let s = strerror(err) else { return "errno \(err)" }
+    return String(cString: s)
+}
+
+/// The symbolic name of an errno (ENOENT), for JSON and logs.
+public func errnoName(_ err: Int32) -> String {
+    guard let s = rs_errno_name(err) else { return "E\(err)" }
+    return String(cString: s)
+}
+
+extension SandboxError.Stage {
+    /// The stage of a report the C child sent.
+    init(report stage: Int32) {
+        switch UInt32(bitPattern: stage) {
+        case RS_STAGE_CLONE.rawValue: self = .clone
+        case RS_STAGE_SYNC.rawValue: self = .sync
+        case RS_STAGE_PDEATHSIG.rawValue: self = .pdeathsig
+        case RS_STAGE_MOUNT_PRIVATE.rawValue: self = .mountPrivate
+        case RS_STAGE_MOUNT_PROC.rawValue: self = .mountProc
+        case RS_STAGE_HOSTNAME.rawValue: self = .hostname
+        case RS_STAGE_LOOPBACK.rawValue: self = .loopback
+        case RS_STAGE_CHDIR.rawValue: self = .chdir
+        case RS_STAGE_REAPER.rawValue: self = .reaper
+        case RS_STAGE_SIGNALS.rawValue: self = .signals
+        case RS_STAGE_FDS.rawValue: self = .fds
+        default: self = .exec
+        }
+    }
+}
+
+extension SandboxError {
+    /// Maps a child's {stage, errno, index} report back to the spec item it concerns.
+    init(report: rs_report, plan: Plan) {
+        let stage = Stage(report: report.stage)
+        let err = report.err
+        var hint: String? = nil
+        let item: String
+        switch stage {
+        case .mountProc:
+            item = "/proc"
+            if err == EPERM {
+                hint = "the host's /proc has mounts over it that hide parts of it; a fresh proc "
+                    + "needs a fully visible one (see `rsandbox doctor`)"
+            }
+        case .hostname:
+            item = "hostname \(quoted(plan.hostname ?? ""))"
+        case .loopback:
+            item = "lo"
+        case .chdir:
+            item = "cwd \(quoted(plan.cwd ?? ""))"
+        case .fds:
+            let i = Int(report.index)
+            if i >= 0 && i < plan.fds.count {
+                let m = plan.fds[i]
+                item = "fd \(m.source)->\(m.target)"
+            } else {
+                item = "fds"
+            }
+        case .exec:
+            item = plan.argv.first ?? ""
+            if err == ENOENT || err == ENOTDIR {
+                let where_ = plan.argv.first?.utf8.contains(UInt8(ascii: "/")) == true
+                    ? "" : " in PATH=\(plan.searchPath)"
+                self.init(stage: .exec, errno: err, item: item,
+                          reason: "command not found\(where_)", hint: nil)
+                return
+            }
+            if err == EACCES {
+                hint = "the file exists but is not executable by the sandbox's user (check its mode and the mount's noexec)"
+            }
+        case .pdeathsig, .mountPrivate, .reaper, .signals, .sync, .clone:
+            item = stage.rawValue
+        default:
+            item = stage.rawValue
+        }
+        self.init(stage: stage, errno: err, item: item, reason: errorString(err), hint: hint)
+    }
+}
+
+func quoted(_ s: String) -> String {
+    "\"" + s + "\""
+}

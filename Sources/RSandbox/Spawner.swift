@@ -1,0 +1,78 @@
+import CRSandbox
+import Glibc
+
+/// Turns a Plan into a running sandbox: clone3, maps, release, and the child's report.
+struct Spawner {
+    let plan: Plan
+
+    func spawn(timeout: Duration?) throws(SandboxError) -> Sandbox {
+        let arena = PlanArena(plan)
+        var child = rs_child(pid: 0, pidfd: -1, sync_fd: -1, report_fd: -1, status_fd: -1)
+        var raw = arena.raw
+        let r = withExtendedLifetime(arena) { rs_spawn(&raw, &child) }
+        if r < 0 {
+            throw cloneError(-r)
+        }
+        if let uid = plan.uidMap, let gid = plan.gidMap {
+            do {
+                try IDMapWriter(pid: child.pid).write(uid: uid, gid: gid)
+            } catch {
+                abort(&child)
+                throw error
+            }
+        }
+        let released = rs_release(&child)
+        if released < 0 {
+            abort(&child)
+            throw .system(.sync, -released, item: "pid \(child.pid)")
+        }
+        var report = rs_report()
+        let got = rs_read_report(child.report_fd, &report)
+        close(child.report_fd)
+        child.report_fd = -1
+        if got != 0 {
+            abort(&child)
+            if got < 0 { throw .system(.sync, -got, item: "report pipe") }
+            throw SandboxError(report: report, plan: plan)
+        }
+        return Sandbox(child: child, plan: plan, timeout: timeout)
+    }
+
+    private func cloneError(_ err: Int32) -> SandboxError {
+        let names = namespaceNames()
+        var hint: String? = nil
+        switch err {
+        case EPERM, EACCES, ENOSPC, EUSERS:
+            hint = "this host does not let you create these namespaces; run `rsandbox doctor`"
+        case EINVAL:
+            hint = "the kernel refused this combination of namespaces; run `rsandbox doctor`"
+        case ENOSYS:
+            hint = "clone3 needs Linux 5.3 or newer"
+        default:
+            break
+        }
+        return .system(.clone, err, item: "namespaces \(names)", hint: hint)
+    }
+
+    private func namespaceNames() -> String {
+        let bits: [(UInt64, String)] = [(RS_CLONE_NEWUSER, "user"), (RS_CLONE_NEWPID, "pid"), (RS_CLONE_NEWNS, "mount"),
+                                       (RS_CLONE_NEWNET, "net"), (RS_CLONE_NEWIPC, "ipc"), (RS_CLONE_NEWUTS, "uts"),
+                                       (RS_CLONE_NEWCGROUP, "cgroup")]
+        let on = bits.filter { plan.cloneFlags & $0.0 != 0 }.map(\.1)
+        return on.isEmpty ? "none" : on.joined(separator: ",")
+    }
+
+    /// Ends a child that will not run: closing the sync pipe makes it exit; kill covers the rest.
+    private func abort(_ child: inout rs_child) {
+        if child.sync_fd >= 0 { close(child.sync_fd); child.sync_fd = -1 }
+        _ = rs_pidfd_send_signal(child.pidfd, SIGKILL)
+        var status: Int32 = 0
+        _ = rs_pidfd_wait(child.pidfd, WEXITED, &status)
+        for fd in [child.pidfd, child.report_fd, child.status_fd] where fd >= 0 {
+            close(fd)
+        }
+        child.pidfd = -1
+        child.report_fd = -1
+        child.status_fd = -1
+    }
+}

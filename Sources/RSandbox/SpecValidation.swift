@@ -1,0 +1,149 @@
+import Glibc
+
+/// The longest hostname the kernel takes (HOST_NAME_MAX).
+let hostnameMax = 64
+
+extension SandboxSpec {
+    /// Refuses a spec that cannot work, before anything is done. The error names the field and
+    /// the value. `caller` defaults to this process's effective ids.
+    public func validate(caller: Caller = .current) throws(SandboxError) {
+        try validateCommand()
+        try validateEnvironment()
+        try validateCwdAndHostname()
+        try validateNamespaces(caller: caller)
+        try validateIdentity(caller: caller)
+        try validateFds()
+        if let t = timeout, t <= .zero {
+            throw .spec("timeout \(t)", "must be greater than zero")
+        }
+    }
+
+    private func validateCommand() throws(SandboxError) {
+        guard let first = argv.first else {
+            throw .spec("argv", "is empty: give the command to run")
+        }
+        if first.isEmpty {
+            throw .spec("argv[0] \"\"", "is empty: give the command to run")
+        }
+        for (i, a) in argv.enumerated() where a.utf8.contains(0) {
+            throw .spec("argv[\(i)] \(quoted(printable(a)))", "contains a NUL byte")
+        }
+    }
+
+    private func validateEnvironment() throws(SandboxError) {
+        for name in environment.unset {
+            try Self.checkEnvName(name, field: "unsetenv")
+        }
+        for v in environment.set {
+            try Self.checkEnvName(v.name, field: "setenv")
+            if v.value.utf8.contains(0) {
+                throw .spec("setenv \(v.name)", "value contains a NUL byte")
+            }
+        }
+    }
+
+    static func checkEnvName(_ name: String, field: String) throws(SandboxError) {
+        if name.isEmpty {
+            throw .spec("\(field) \"\"", "an environment variable name cannot be empty")
+        }
+        if name.utf8.contains(UInt8(ascii: "=")) {
+            throw .spec("\(field) \(quoted(printable(name)))",
+                        "an environment variable name cannot contain '='")
+        }
+        if name.utf8.contains(0) {
+            throw .spec("\(field) \(quoted(printable(name)))",
+                        "an environment variable name cannot contain a NUL byte")
+        }
+    }
+
+    private func validateCwdAndHostname() throws(SandboxError) {
+        if let cwd {
+            if !cwd.hasPrefix("/") {
+                throw .spec("cwd \(quoted(printable(cwd)))", "must be an absolute path")
+            }
+            if cwd.utf8.contains(0) {
+                throw .spec("cwd \(quoted(printable(cwd)))", "contains a NUL byte")
+            }
+        }
+        if let hostname {
+            let item = "hostname \(quoted(printable(hostname)))"
+            if hostname.isEmpty {
+                throw .spec(item, "cannot be empty")
+            }
+            if hostname.utf8.count > hostnameMax {
+                throw .spec(item, "is \(hostname.utf8.count) bytes long; the kernel takes at most \(hostnameMax)")
+            }
+            if hostname.utf8.contains(0) {
+                throw .spec(item, "contains a NUL byte")
+            }
+            if !namespaces.uts {
+                throw .spec(item, "needs a new uts namespace (setting it would change the host's)",
+                            hint: "add --unshare-uts or --unshare-all")
+            }
+        }
+    }
+
+    private func validateNamespaces(caller: Caller) throws(SandboxError) {
+        let ns = namespaces
+        let others = ns.enabledNames.filter { $0 != "user" }
+        if !ns.user && !others.isEmpty && !caller.isRoot {
+            throw .spec("namespaces \(others.joined(separator: ","))",
+                        "need a new user namespace when not running as root",
+                        hint: "add --unshare-user (on by default) or run as root")
+        }
+        if ns.pid && !ns.mount {
+            throw .spec("namespaces pid without mount",
+                        "a new pid namespace needs its own /proc, which needs a new mount namespace",
+                        hint: "add --unshare-mount")
+        }
+        if commandIsPid1 && !ns.pid {
+            throw .spec("as-pid-1", "the command can only be pid 1 of a new pid namespace",
+                        hint: "add --unshare-pid")
+        }
+    }
+
+    private func validateIdentity(caller: Caller) throws(SandboxError) {
+        for (field, asked, own) in [("uid", uid, caller.uid), ("gid", gid, caller.gid)] {
+            guard let asked, asked != own else { continue }
+            if !namespaces.user {
+                throw .spec("\(field) \(asked)",
+                            "changing the \(field) needs a new user namespace",
+                            hint: "add --unshare-user")
+            }
+            if asked != 0 {
+                throw .spec("\(field) \(asked)",
+                            "only your own \(field) (\(own)) or 0 can be mapped without a subordinate range",
+                            hint: "use --\(field) 0 or --\(field) \(own)")
+            }
+        }
+    }
+
+    private func validateFds() throws(SandboxError) {
+        var seen: Set<Int32> = []
+        for m in fds {
+            let item = "fd \(m.source)->\(m.target)"
+            if m.source < 0 || m.target < 0 {
+                throw .spec(item, "descriptor numbers cannot be negative")
+            }
+            if !seen.insert(m.target).inserted {
+                throw .spec(item, "fd \(m.target) is the target of more than one mapping")
+            }
+            if fcntl(m.source, F_GETFD) < 0 {
+                throw .spec(item, "fd \(m.source) is not open in this process: \(errorString(Glibc.errno))")
+            }
+        }
+    }
+}
+
+/// Shows control characters as escapes so an error line stays one line.
+func printable(_ s: String) -> String {
+    var out = ""
+    for u in s.unicodeScalars {
+        if u.value < 0x20 || u.value == 0x7f {
+            out += "\\x" + String(u.value, radix: 16, uppercase: false)
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Glibc
+
+/// `rsandbox`: thin over the library. Usage errors exit 125 like every other set-up failure.
+@main
+enum Entry {
+    static func main() {
+        do {
+            var command = try RSandboxCommand.parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let code = RSandboxCommand.exitCode(for: error)
+            if code == .success {
+                RSandboxCommand.exit(withError: error)
+            }
+            let message = RSandboxCommand.fullMessage(for: error)
+            if !message.isEmpty {
+                writeStderr("rsandbox: " + message + "\n")
+            }
+            exit(ExitCodes.setup)
+        }
+    }
+}
+
+struct RSandboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rsandbox",
+        abstract: "Rootless Linux sandboxes: namespaces, mounts and limits without root.",
+        subcommands: [Run.self, Doctor.self]
+    )
+}
+
+/// Exit codes of `rsandbox run`, after podman and timeout(1).
+enum ExitCodes {
+    static let timedOut: Int32 = 124
+    static let setup: Int32 = 125
+    static let cannotExecute: Int32 = 126
+    static let notFound: Int32 = 127
+}
+
+func writeStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { buf in
+        var off = 0
+        while off < buf.count {
+            let n = write(2, buf.baseAddress! + off, buf.count - off)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            off += n
+        }
+    }
+}
+
+func writeStdout(_ s: String) {
+    var s = s
+    s.withUTF8 { buf in
+        var off = 0
+        while off < buf.count {
+            let n = write(1, buf.baseAddress! + off, buf.count - off)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            off += n
+        }
+    }
+}
