@@ -55,12 +55,11 @@ struct Run: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Kill the sandbox when rsandbox dies.")
     var dieWithParent = true
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command and its arguments, after --.", valueName: "CMD"))
+    @Argument(parsing: .remaining, help: ArgumentHelp("The command and its arguments. Put -- before it when it has options of its own.", valueName: "CMD"))
     var command: [String] = []
 
     func buildSpec() throws(SandboxError) -> SandboxSpec {
-        var argv = command
-        if argv.first == "--" { argv.removeFirst() }
+        let argv = command
         var ns = unshareAll ? Namespaces.all : Namespaces.default
         if unshareNet { ns.net = true }
         if unshareIpc { ns.ipc = true }
