@@ -31,7 +31,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RSandboxTests",
-            dependencies: ["RSandbox", "CRSandbox"]
+            dependencies: ["RSandbox", "CRSandbox", "rsandbox"]
         ),
     ]
 )

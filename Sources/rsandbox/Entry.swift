@@ -5,6 +5,10 @@ import Glibc
 @main
 enum Entry {
     static func main() {
+        let args = CommandLine.arguments
+        if args.count > 1, args[1] == "run", let options = FastRunParser.parse(args[2...]) {
+            exit(options.execute())
+        }
         do {
             var command = try RSandboxCommand.parseAsRoot()
             try command.run()

@@ -1,0 +1,105 @@
+import Glibc
+import RSandbox
+
+/// `rsandbox run`'s flags as plain values, whichever parser read them.
+struct RunOptions: Equatable {
+    var unshareAll = false
+    var unshareNet = false
+    var unshareIpc = false
+    var unshareUts = false
+    var unshareCgroup = false
+    var shareNet = false
+    var sharePid = false
+    var shareUser = false
+    var asPid1 = false
+    var uid: UInt32? = nil
+    var gid: UInt32? = nil
+    var hostname: String? = nil
+    var chdir: String? = nil
+    var setenv: [String] = []
+    var unsetenv: [String] = []
+    var clearenv = false
+    var passFd: [String] = []
+    var timeout: String? = nil
+    var jsonStatus: String? = nil
+    var dieWithParent = true
+    var command: [String] = []
+
+    func buildSpec() throws(SandboxError) -> SandboxSpec {
+        let argv = command
+        var ns = unshareAll ? Namespaces.all : Namespaces.default
+        if unshareNet { ns.net = true }
+        if unshareIpc { ns.ipc = true }
+        if unshareUts || hostname != nil { ns.uts = true }
+        if unshareCgroup { ns.cgroup = true }
+        if shareNet { ns.net = false }
+        if sharePid { ns.pid = false }
+        if shareUser { ns.user = false }
+
+        var env = EnvironmentSpec(inherit: !clearenv, unset: unsetenv)
+        for s in setenv {
+            guard let eq = s.firstIndex(of: "=") else {
+                throw SandboxError(stage: .spec, item: "setenv \"\(s)\"", reason: "expected NAME=VALUE")
+            }
+            env.set.append(EnvironmentVariable(String(s[..<eq]), String(s[s.index(after: eq)...])))
+        }
+        var fds: [FileDescriptorMapping] = []
+        for s in passFd {
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let src = Int32(parts[0]),
+                  let dst = parts.count == 2 ? Int32(parts[1]) : src else {
+                throw SandboxError(stage: .spec, item: "pass-fd \"\(s)\"", reason: "expected FD or FD:TARGET (decimal numbers)")
+            }
+            fds.append(FileDescriptorMapping(source: src, target: dst))
+        }
+        var limit: Duration? = nil
+        if let timeout {
+            guard let d = DurationParser.parse(timeout) else {
+                throw SandboxError(stage: .spec, item: "timeout \"\(timeout)\"",
+                                   reason: "expected a duration such as 30, 1.5, 500ms, 2m or 1h")
+            }
+            limit = d
+        }
+        return SandboxSpec(
+            argv: argv, environment: env, cwd: chdir, hostname: hostname, namespaces: ns,
+            uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
+            dieWithParent: dieWithParent, commandIsPid1: asPid1)
+    }
+
+    /// Spawns, waits and reports; returns the exit code.
+    func execute() -> Int32 {
+        let started = Status.clock()
+        // Blocked before the spawn so a SIGTERM during set-up still reaches the command.
+        Sandbox.blockForwardedSignals()
+        var status = Status(started: started)
+        let code: Int32
+        do {
+            let spec = try buildSpec()
+            let box = try Sandbox.spawn(spec)
+            status.pid = box.pid
+            let exit = try box.waitBlocking(forwarding: Sandbox.forwardedSignals)
+            status.exit = exit
+            code = exit.shellCode
+        } catch {
+            status.error = error
+            writeStderr("rsandbox: \(error)\n")
+            if let hint = error.hint { writeStderr("rsandbox: hint: \(hint)\n") }
+            code = Self.exitCode(for: error)
+        }
+        status.finish(code: code)
+        if let jsonStatus {
+            do {
+                try status.write(to: jsonStatus)
+            } catch {
+                writeStderr("rsandbox: json-status: \(jsonStatus): \(errorString(error.errno))\n")
+                return code == 0 ? ExitCodes.setup : code
+            }
+        }
+        return code
+    }
+
+    static func exitCode(for error: SandboxError) -> Int32 {
+        guard error.stage == .exec else { return ExitCodes.setup }
+        return error.errno == ENOENT || error.errno == ENOTDIR ? ExitCodes.notFound : ExitCodes.cannotExecute
+    }
+}
