@@ -172,9 +172,10 @@ import Testing
         let u = try rsandbox(["run", "--unsetenv", "A=B", "--", "true"], as: runner)
         #expect(u.code == 125)
         #expect(u.stderr.contains("unsetenv \"A=B\": an environment variable name cannot contain '='"))
-        let f = try rsandbox(["run", "--pass-fd", "55", "--", "true"], as: runner)
+        // Closed explicitly: descriptors of concurrent tests may leak into the CLI's process.
+        let f = try shell("exec 9>&-; exec \"$RSANDBOX\" run --pass-fd 9 -- true", as: runner)
         #expect(f.code == 125)
-        #expect(f.stderr.contains("fd 55->55: fd 55 is not open in this process"))
+        #expect(f.stderr.contains("fd 9->9: fd 9 is not open in this process"))
         let empty = try rsandbox(["run"], as: runner)
         #expect(empty.code == 125)
         #expect(empty.stderr.contains("argv: is empty"))

@@ -73,20 +73,18 @@ import Testing
         #expect(eventually(within: 5) { processes(containing: token).isEmpty })
     }
 
-    @Test func failedSpawnsLeakNoDescriptorsAndNoChildren() throws {
+    @Test func spawnsLeakNoDescriptors() throws {
         func openFds() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
         let before = openFds()
-        for _ in 0..<40 {
+        for _ in 0..<100 {
             #expect(throws: SandboxError.self) {
                 try Sandbox.spawn(SandboxSpec(argv: ["/no/such/program"]))
             }
             let box = try Sandbox.spawn(SandboxSpec(argv: ["true"]))
             _ = try box.waitBlocking()
         }
-        // Other tests run alongside and open a few fds of their own; 40 leaks would show.
-        #expect(openFds() - before < 20)
-        var status: Int32 = 0
-        #expect(waitpid(-1, &status, WNOHANG) <= 0, "no unreaped child left behind")
+        // Tests running alongside hold a few dozen fds at most; a leak per spawn would be 100+.
+        #expect(openFds() - before < 60)
     }
 
     @Test func missingCommandIsAnExecError() throws {

@@ -65,8 +65,14 @@ enum TestEnvironment {
         let dir = makeSharedDirectory()
         chmod(dir, 0o755)
         let dest = dir + "/rsandbox"
-        try! FileManager.default.copyItem(atPath: source, toPath: dest)
-        chmod(dest, 0o755)
+        // Copied by a child process: a write descriptor held here could leak into a concurrent
+        // test's fork and make every exec of the copy fail with ETXTBSY.
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/usr/bin/install")
+        cp.arguments = ["-m", "755", source, dest]
+        try! cp.run()
+        cp.waitUntilExit()
+        precondition(cp.terminationStatus == 0, "cannot copy \(source) to \(dest)")
         return dest
     }()
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Start latency: rsandbox run vs bwrap vs unshare vs /bin/true, in one hyperfine run, as the
+# unprivileged test user. Prints each command's median and its ratio to bwrap.
+# Target: rsandbox <= 0.8x bwrap. Usage: bench/start.sh [runs]   (as root: it drops to the user)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-200}
+user=${RSANDBOX_TEST_USER:-rsandbox-test}
+[ "$(id -u)" = 0 ] || { echo "bench/start.sh: run as root; it runs the commands as $user" >&2; exit 1; }
+scripts/install-deps
+scripts/setup-test-user >/dev/null
+[ -x .build/release/rsandbox ] && [ -z "${REBUILD:-}" ] || scripts/build >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+cp .build/release/rsandbox "$work/rsandbox"
+mkdir -p bench/results
+chown "$user" "$work"
+
+cd "$work"
+setpriv --reuid="$user" --regid="$user" --clear-groups -- \
+    hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/start.json" \
+    -n rsandbox "$work/rsandbox run --unshare-all -- true" \
+    -n bwrap "bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc true" \
+    -n unshare "unshare -Urmpf --mount-proc true" \
+    -n true "/bin/true" >/dev/null
+cd - >/dev/null
+cp "$work/start.json" bench/results/start.json
+python3 - bench/results/start.json <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+base = r["bwrap"]["median"]
+lines = ["| command | median ms | mean ms ± σ | vs bwrap |", "|---|---|---|---|"]
+for name in ["rsandbox", "bwrap", "unshare", "true"]:
+    x = r[name]
+    lines.append(f"| {name} | {x['median']*1e3:.2f} | {x['mean']*1e3:.2f} ± {x['stddev']*1e3:.2f} | {x['median']/base:.2f} |")
+ratio = r["rsandbox"]["median"] / base
+floor = r["rsandbox"]["median"] / r["unshare"]["median"]
+lines.append("")
+lines.append(f"rsandbox/bwrap = {ratio:.2f} (target <= 0.80: {'met' if ratio <= 0.8 else 'NOT met'}); rsandbox/unshare = {floor:.2f}")
+text = "\n".join(lines)
+print(text)
+open("bench/results/start.md", "w").write(text + "\n")
+PY
