@@ -233,6 +233,27 @@ import Testing
                 "survivors: \(processes(containing: token))")
     }
 
+    @Test func noDieWithParentLetsTheSandboxOutliveRsandbox() throws {
+        let dir = TestEnvironment.makeSharedDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let token = uniqueToken()
+        let p = try Running([TestEnvironment.binary, "run", "--no-die-with-parent", "--", "sh", "-c",
+                             "touch \(dir)/ready; exec sleep \(token)"], runner: .testUser)
+        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        kill(p.pid, SIGKILL)
+        #expect(eventually(within: 5) {
+            // rsandbox is dead: a zombie, or already reaped by Foundation.
+            guard let stat = try? String(contentsOfFile: "/proc/\(p.pid)/stat", encoding: .utf8) else { return true }
+            return stat.contains(") Z ")
+        })
+        usleep(200_000)
+        let survivors = processes(containing: token)
+        #expect(!survivors.isEmpty, "asked not to die with its parent")
+        // The survivors hold rsandbox's stdout open: end them before reading it to EOF.
+        for pid in survivors { kill(pid, SIGKILL) }
+        _ = p.finish()
+    }
+
     @Test(arguments: runners)
     func timeoutKillsACommandThatIgnoresSigtermAndItsChildren(_ runner: Runner) throws {
         let token = uniqueToken()
