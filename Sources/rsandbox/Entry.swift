@@ -45,23 +45,20 @@ enum ExitCodes {
 }
 
 func writeStderr(_ s: String) {
-    var s = s
-    s.withUTF8 { buf in
-        var off = 0
-        while off < buf.count {
-            let n = write(2, buf.baseAddress! + off, buf.count - off)
-            if n <= 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    writeAll(2, s)
 }
 
 func writeStdout(_ s: String) {
+    writeAll(1, s)
+}
+
+/// Writes all of `s` to `fd`, across short writes and EINTR.
+func writeAll(_ fd: Int32, _ s: String) {
     var s = s
     s.withUTF8 { buf in
         var off = 0
         while off < buf.count {
-            let n = write(1, buf.baseAddress! + off, buf.count - off)
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
             if n <= 0 { if errno == EINTR { continue }; return }
             off += n
         }
