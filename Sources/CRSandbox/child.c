@@ -50,6 +50,11 @@ static _Noreturn void fail(int fd, int stage, int err, int index, int code)
     _exit(code);
 }
 
+_Noreturn void rs_child_fail(int report_fd, int stage, int err, int index)
+{
+    fail(report_fd, stage, err, index, RS_EXIT_SETUP);
+}
+
 /* Handlers copied from the parent must never run here: reset every disposition. Signals stay
  * blocked (the parent blocked them all around clone3) until the command is about to exec. */
 static void reset_signal_dispositions(void)
@@ -165,6 +170,9 @@ static int exec_failure_code(int err)
 static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
 {
     arrange_fds(p, &report_fd);
+    /* A terminal of its own (shell): session leader with the pty on fd 0 as controlling tty. */
+    if (p->controlling_tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        fail(report_fd, RS_STAGE_SESSION, errno, 0, RS_EXIT_SETUP);
     if (set_signal_mask(0) < 0)
         fail(report_fd, RS_STAGE_SIGNALS, errno, 0, RS_EXIT_SETUP);
 
@@ -307,15 +315,21 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
         _exit(RS_EXIT_SETUP); /* the parent gave up (or died): nobody to report to */
     close(f->sync_r);
 
+    /* Out of the caller's session: no controlling terminal to inject into (TIOCSTI), and no
+     * signals from it; the supervisor forwards what the caller gets. */
+    if (p->new_session && !p->controlling_tty && setsid() < 0)
+        fail(report_fd, RS_STAGE_SESSION, errno, 0, RS_EXIT_SETUP);
     if (p->make_mounts_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail(report_fd, RS_STAGE_MOUNT_PRIVATE, errno, 0, RS_EXIT_SETUP);
-    if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    if (p->new_root)
+        rs_build_root(p, report_fd);
+    else if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         fail(report_fd, RS_STAGE_MOUNT_PROC, errno, 0, RS_EXIT_SETUP);
     if (p->hostname && sethostname(p->hostname, p->hostname_len) < 0)
         fail(report_fd, RS_STAGE_HOSTNAME, errno, 0, RS_EXIT_SETUP);
     if (p->loopback_up)
         bring_loopback_up(report_fd);
-    if (p->cwd && chdir(p->cwd) < 0)
+    if (p->cwd && chdir(p->cwd) < 0 && !(p->cwd_try && chdir("/") == 0))
         fail(report_fd, RS_STAGE_CHDIR, errno, 0, RS_EXIT_SETUP);
 
     if (p->reaper)

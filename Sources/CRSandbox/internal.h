@@ -14,6 +14,12 @@ struct rs_child_fds {
 /* Never returns: execs the command or reports and exits. */
 _Noreturn void rs_child_main(const struct rs_plan *plan, const struct rs_child_fds *fds);
 
+/* Reports {stage, err, index} and exits with RS_EXIT_SETUP. */
+_Noreturn void rs_child_fail(int report_fd, int stage, int err, int index);
+
+/* Builds the new root from plan->mounts and pivots into it (mount.c). Reports on failure. */
+void rs_build_root(const struct rs_plan *plan, int report_fd);
+
 /* clone3 with only exit_signal = SIGCHLD: a fork that runs no atfork handlers. */
 pid_t rs_raw_fork(void);
 

@@ -23,13 +23,25 @@ public struct Plan: Sendable, Equatable {
     public var mountProc: Bool
     public var loopbackUp: Bool
     public var reaper: Bool
+    /// Build a root of its own and pivot_root into it.
+    public var newRoot: Bool
+    /// The rootfs as the child sees it (under /oldroot), or nil for a fresh tmpfs root.
+    public var rootfs: String?
+    /// The spec's mounts, plus the /proc a new pid namespace needs when none was asked for.
+    public var sourceMounts: [Mount]
+    public var mounts: [PlannedMount]
+    /// cwd is the caller's, kept when it exists inside the new root, else "/".
+    public var cwdTry: Bool
+    public var newSession: Bool
+    public var controllingTerminal: Bool
 
     /// PATH for the lookup when the sandbox's environment has none.
     public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
 
     /// Builds the plan of a spec that passed `validate(caller:)`.
     public init(spec: SandboxSpec, caller: Caller = .current,
-                inheritedEnvironment: [String] = Plan.processEnvironment()) {
+                inheritedEnvironment: [String] = Plan.processEnvironment(),
+                callerDirectory: String? = Plan.processDirectory()) {
         let ns = spec.namespaces
         var flags: UInt64 = 0
         if ns.user { flags |= RS_CLONE_NEWUSER }
@@ -44,7 +56,9 @@ public struct Plan: Sendable, Equatable {
         argv = spec.argv
         envp = Plan.environment(spec.environment, inherited: inheritedEnvironment)
         searchPath = Plan.value(of: "PATH", in: envp) ?? Plan.defaultSearchPath
-        cwd = spec.cwd
+        newRoot = spec.buildsNewRoot
+        cwd = spec.cwd ?? (newRoot ? callerDirectory : nil)
+        cwdTry = spec.cwd == nil && cwd != nil
         hostname = spec.hostname
         fds = spec.fds.sorted { $0.target < $1.target }
         if ns.user {
@@ -53,9 +67,25 @@ public struct Plan: Sendable, Equatable {
         }
         dieWithParent = spec.dieWithParent
         makeMountsPrivate = ns.mount
-        mountProc = ns.pid && ns.mount
+        mountProc = ns.pid && ns.mount && !newRoot
         loopbackUp = ns.net
         reaper = ns.pid && !spec.commandIsPid1
+        rootfs = spec.rootfs.map(PlannedMount.host)
+        var steps = spec.mounts
+        if newRoot && ns.pid && !steps.contains(where: { if case .proc = $0 { true } else { false } }) {
+            steps.append(.proc(destination: "/proc"))
+        }
+        sourceMounts = steps
+        mounts = steps.enumerated().map { PlannedMount($1, index: $0) }
+        newSession = spec.newSession
+        controllingTerminal = spec.controllingTerminal
+    }
+
+    /// The caller's working directory, if it can be read.
+    public static func processDirectory() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return nil }
+        return String(cString: buf)
     }
 
     /// Applies inherit/unset/set to the inherited NAME=value list.
@@ -80,7 +110,8 @@ public struct Plan: Sendable, Equatable {
         entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
     }
 
-    static func value(of name: String, in envp: [String]) -> String? {
+    /// The value of `name` in a NAME=value list (the last one wins), or nil.
+    public static func value(of name: String, in envp: [String]) -> String? {
         let prefix = name + "="
         return envp.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
     }

@@ -10,12 +10,17 @@ final class PlanArena {
     static let pathBufferSize = 4096
 
     init(_ plan: Plan) {
-        let strings = plan.argv + plan.envp + [plan.searchPath, plan.cwd ?? "", plan.hostname ?? ""]
+        var strings = plan.argv + plan.envp + [plan.searchPath, plan.cwd ?? "", plan.hostname ?? "", plan.rootfs ?? ""]
+        for m in plan.mounts {
+            strings += [m.source, m.dest, m.options, m.lowerdir, m.upperdir, m.workdir, m.scratch].compactMap { $0 }
+        }
+        let dataBytes = plan.mounts.reduce(0) { $0 + $1.data.count }
+        let mountBytes = plan.mounts.count * MemoryLayout<rs_mount_op>.stride
         let pointerBytes = (plan.argv.count + 1 + plan.envp.count + 1) * MemoryLayout<UnsafePointer<CChar>?>.stride
         let fdBytes = plan.fds.count * MemoryLayout<rs_fd_map>.stride
         let scratchBytes = plan.fds.count * MemoryLayout<Int32>.stride
         let stringBytes = strings.reduce(0) { $0 + $1.utf8.count + 1 }
-        let total = pointerBytes + fdBytes + scratchBytes + Self.pathBufferSize + stringBytes
+        let total = pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
         base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
 
         var cursor = base
@@ -25,12 +30,14 @@ final class PlanArena {
         cursor += (plan.envp.count + 1) * MemoryLayout<UnsafePointer<CChar>?>.stride
         let fdPtr = cursor.bindMemory(to: rs_fd_map.self, capacity: max(plan.fds.count, 1))
         cursor += fdBytes
+        let mountPtr = cursor.bindMemory(to: rs_mount_op.self, capacity: max(plan.mounts.count, 1))
+        cursor += mountBytes
         let scratchPtr = cursor.bindMemory(to: Int32.self, capacity: max(plan.fds.count, 1))
         cursor += scratchBytes
         let pathBuf = cursor.bindMemory(to: CChar.self, capacity: Self.pathBufferSize)
         cursor += Self.pathBufferSize
 
-        func put(_ s: String) -> UnsafePointer<CChar> {
+        func putMutable(_ s: String) -> UnsafeMutablePointer<CChar> {
             let p = cursor.bindMemory(to: CChar.self, capacity: s.utf8.count + 1)
             var n = 0
             for b in s.utf8 {
@@ -39,6 +46,13 @@ final class PlanArena {
             }
             p[n] = 0
             cursor += n + 1
+            return p
+        }
+        func put(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(putMutable(s)) }
+        func putBytes(_ b: [UInt8]) -> UnsafePointer<CChar> {
+            let p = cursor.bindMemory(to: CChar.self, capacity: max(b.count, 1))
+            for (i, byte) in b.enumerated() { p[i] = CChar(bitPattern: byte) }
+            cursor += b.count
             return UnsafePointer(p)
         }
         for (i, a) in plan.argv.enumerated() { argvPtr[i] = put(a) }
@@ -52,6 +66,14 @@ final class PlanArena {
         let searchPath = put(plan.searchPath)
         let cwd = plan.cwd.map(put)
         let hostname = plan.hostname.map(put)
+        let rootfs = plan.rootfs.map(put)
+        for (i, m) in plan.mounts.enumerated() {
+            mountPtr[i] = rs_mount_op(
+                kind: m.kind, flags: m.flags, source: m.source.map(put), dest: put(m.dest),
+                options: m.options.map(putMutable), data: putBytes(m.data), data_len: UInt32(m.data.count),
+                mode: m.mode, lowerdir: m.lowerdir.map(put), upperdir: m.upperdir.map(put),
+                workdir: m.workdir.map(put), scratch: m.scratch.map(put))
+        }
 
         let highest = plan.fds.reduce(Int32(2)) { max($0, $1.source, $1.target) }
         raw = rs_plan(
@@ -72,7 +94,14 @@ final class PlanArena {
             make_mounts_private: plan.makeMountsPrivate ? 1 : 0,
             mount_proc: plan.mountProc ? 1 : 0,
             loopback_up: plan.loopbackUp ? 1 : 0,
-            reaper: plan.reaper ? 1 : 0
+            reaper: plan.reaper ? 1 : 0,
+            new_root: plan.newRoot ? 1 : 0,
+            cwd_try: plan.cwdTry ? 1 : 0,
+            new_session: plan.newSession ? 1 : 0,
+            controlling_tty: plan.controllingTerminal ? 1 : 0,
+            rootfs: rootfs,
+            nmounts: UInt32(plan.mounts.count),
+            mounts: UnsafePointer(mountPtr)
         )
     }
 

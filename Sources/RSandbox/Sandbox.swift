@@ -14,6 +14,8 @@ public final class Sandbox: Sendable {
     public let ownsPidNamespace: Bool
     private let statusFD: Int32
     private let timeout: Duration?
+    /// The command shares the caller's session (and so gets its terminal's signals directly).
+    private let sharesCallerSession: Bool
     private let result = Mutex<ExitStatus?>(nil)
 
     init(child: rs_child, plan: Plan, timeout: Duration?) {
@@ -22,6 +24,7 @@ public final class Sandbox: Sendable {
         statusFD = child.status_fd
         ownsPidNamespace = plan.cloneFlags & RS_CLONE_NEWPID != 0
         self.timeout = timeout
+        sharesCallerSession = !plan.newSession && !plan.controllingTerminal
         if statusFD >= 0 {
             _ = fcntl(statusFD, F_SETFL, O_NONBLOCK)
         }
@@ -70,15 +73,18 @@ public final class Sandbox: Sendable {
         return try outcome.get()
     }
 
-    /// Waits on the calling thread. Signals in `forwarding` that a process sends to the caller
-    /// are passed on to the sandbox (the CLI uses this); signals a tty sends to the whole
-    /// foreground process group already reach the command and are not sent twice.
-    public func waitBlocking(forwarding signals: [Int32] = []) throws(SandboxError) -> ExitStatus {
+    /// Waits on the calling thread. Signals in `forwarding` that reach the caller are passed on
+    /// to the sandbox (the CLI uses this). When the command shares the caller's session, signals
+    /// a tty sends to the whole foreground process group already reached it and are not sent
+    /// twice. With `relay`, the caller's stdin and stdout are joined to the pty's master and
+    /// SIGWINCH copies the caller's window size to it.
+    public func waitBlocking(forwarding signals: [Int32] = [], relay: PseudoTerminal? = nil) throws(SandboxError) -> ExitStatus {
         if let done = result.withLock({ $0 }) { return done }
         var sfd: Int32 = -1
         var mask: UInt64 = 0
-        if !signals.isEmpty {
-            for s in signals where s > 0 && s <= 64 { mask |= 1 << UInt64(s - 1) }
+        for s in signals where s > 0 && s <= 64 { mask |= 1 << UInt64(s - 1) }
+        if relay != nil { mask |= 1 << UInt64(SIGWINCH - 1) }
+        if mask != 0 {
             sfd = rs_signalfd_for(mask)
             if sfd < 0 { throw .system(.wait, -sfd, item: "signalfd") }
         }
@@ -88,11 +94,15 @@ public final class Sandbox: Sendable {
                 _ = rs_unblock(mask)
             }
         }
+        var input: Int32 = relay == nil ? -1 : 0
+        var output: Int32 = relay?.master ?? -1
         let deadline = timeout.map { MonotonicClock.now() + $0 }
         var timedOut = false
         while true {
             var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: sfd, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: sfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
             var wait: Int32 = -1
             if let deadline, !timedOut {
                 let left = deadline - MonotonicClock.now()
@@ -104,26 +114,61 @@ public final class Sandbox: Sendable {
                 }
                 wait = Int32(clamping: left.milliseconds + 1)
             }
-            let n = poll(&fds, nfds_t(sfd >= 0 ? 2 : 1), wait)
+            let n = poll(&fds, nfds_t(fds.count), wait)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .system(.wait, errno, item: "pid \(pid)")
             }
+            if let relay {
+                if fds[3].revents != 0 && !Self.copy(from: relay.master, to: 1) { output = -1 }
+                if fds[2].revents != 0 && !Self.copy(from: 0, to: relay.master) { input = -1 }
+            }
             if fds[0].revents != 0 {
+                if let relay { _ = Self.copy(from: relay.master, to: 1) }
                 return try reap(timedOut: timedOut)
             }
             if sfd >= 0 && fds[1].revents != 0 {
-                forwardPending(from: sfd)
+                forwardPending(from: sfd, relay: relay)
             }
         }
     }
 
-    private func forwardPending(from sfd: Int32) {
+    /// Moves what is ready from `from` to `to`; false once `from` is done (EOF, EIO, hung up).
+    private static func copy(from: Int32, to: Int32) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno == EAGAIN
+            }
+            if n == 0 { return false }
+            var off = 0
+            while off < n {
+                let w = buf.withUnsafeBytes { write(to, $0.baseAddress! + off, n - off) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN {
+                        var p = pollfd(fd: to, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&p, 1, 100)
+                        continue
+                    }
+                    return true // the reader is gone; keep draining the source
+                }
+                off += w
+            }
+            if from == 0 { return true } // stdin blocks: one read per wake-up
+        }
+    }
+
+    private func forwardPending(from sfd: Int32, relay: PseudoTerminal?) {
         while true {
             var fromKernel: Int32 = 0
             let sig = rs_signalfd_read(sfd, &fromKernel)
             if sig <= 0 { return }
-            if fromKernel == 0 {
+            if sig == SIGWINCH, let relay {
+                relay.copyWindowSize(from: 0)
+            } else if fromKernel == 0 || !sharesCallerSession {
                 _ = rs_pidfd_send_signal(pidfd, sig)
             }
         }

@@ -20,6 +20,11 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case signals
         case fds
         case exec
+        case newRoot = "new-root"
+        /// A step of the filesystem plan (its source, its destination, or the mount itself).
+        case mount
+        case pivot
+        case session
         case wait
         case signal
     }
@@ -84,6 +89,10 @@ extension SandboxError.Stage {
         case RS_STAGE_REAPER.rawValue: self = .reaper
         case RS_STAGE_SIGNALS.rawValue: self = .signals
         case RS_STAGE_FDS.rawValue: self = .fds
+        case RS_STAGE_NEW_ROOT.rawValue: self = .newRoot
+        case RS_STAGE_MOUNT_SOURCE.rawValue, RS_STAGE_MOUNT_TARGET.rawValue, RS_STAGE_MOUNT.rawValue: self = .mount
+        case RS_STAGE_PIVOT.rawValue: self = .pivot
+        case RS_STAGE_SESSION.rawValue: self = .session
         default: self = .exec
         }
     }
@@ -129,6 +138,38 @@ extension SandboxError {
             if err == EACCES {
                 hint = "the file exists but is not executable by the sandbox's user (check its mode and the mount's noexec)"
             }
+        case .newRoot:
+            item = plan.rootfs.map { "rootfs " + quoted(String($0.dropFirst(PlannedMount.oldRoot.count))) } ?? "new root"
+            if err == ENOENT || err == ENOTDIR, plan.rootfs != nil {
+                self.init(stage: stage, errno: err, item: item, reason: errorString(err) + " (the rootfs must be a directory)")
+                return
+            }
+        case .mount:
+            let i = Int(report.index)
+            guard i >= 0 && i < plan.sourceMounts.count else {
+                item = "mounts"
+                break
+            }
+            let m = plan.sourceMounts[i]
+            item = m.summary
+            var reason = errorString(err)
+            switch UInt32(bitPattern: report.stage) {
+            case RS_STAGE_MOUNT_SOURCE.rawValue: reason = "source: " + reason
+            case RS_STAGE_MOUNT_TARGET.rawValue: reason = "destination: " + reason
+            default: break
+            }
+            if case .overlay = m, err == EPERM || err == EINVAL || err == ENODEV || err == EOPNOTSUPP {
+                hint = "native overlayfs in a user namespace needs Linux 5.11 or newer (a temporary one also tmpfs user xattrs, 6.6), "
+                    + "and upper and work dirs on one filesystem that you own; see `rsandbox doctor`. There is no fuse fallback"
+            } else if err == EROFS {
+                hint = "the destination's parent is read-only (a read-only bind above it?); create mount points before binding read-only over them"
+            }
+            self.init(stage: stage, errno: err, item: item, reason: reason, hint: hint)
+            return
+        case .pivot:
+            item = "new root"
+        case .session:
+            item = plan.controllingTerminal ? "controlling terminal (fd 0)" : "setsid"
         case .pdeathsig, .mountPrivate, .reaper, .signals, .sync, .clone:
             item = stage.rawValue
         default:

@@ -21,6 +21,14 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var dieWithParent: Bool
     /// Exec the command as pid 1 of the new pid namespace instead of under the reaper.
     public var commandIsPid1: Bool
+    /// A directory tree to use as the root (bound recursively, then pivot_root into it).
+    public var rootfs: String?
+    /// Filesystem steps, in order. With none and no rootfs the sandbox sees the host's tree.
+    public var mounts: [Mount]
+    /// Put the command in a session of its own, away from the caller's terminal (TIOCSTI).
+    public var newSession: Bool
+    /// Make fd 0 (a terminal) the command's controlling terminal, as session leader (shells).
+    public var controllingTerminal: Bool
 
     public init(
         argv: [String],
@@ -33,7 +41,11 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         fds: [FileDescriptorMapping] = [],
         timeout: Duration? = nil,
         dieWithParent: Bool = true,
-        commandIsPid1: Bool = false
+        commandIsPid1: Bool = false,
+        rootfs: String? = nil,
+        mounts: [Mount] = [],
+        newSession: Bool = true,
+        controllingTerminal: Bool = false
     ) {
         self.argv = argv
         self.environment = environment
@@ -46,7 +58,14 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.timeout = timeout
         self.dieWithParent = dieWithParent
         self.commandIsPid1 = commandIsPid1
+        self.rootfs = rootfs
+        self.mounts = mounts
+        self.newSession = newSession
+        self.controllingTerminal = controllingTerminal
     }
+
+    /// Whether the sandbox gets a root of its own (any mount, or a rootfs).
+    public var buildsNewRoot: Bool { rootfs != nil || !mounts.isEmpty }
 }
 
 /// Which namespaces to create. Each is on or off.

@@ -13,6 +13,7 @@ extension SandboxSpec {
         try validateNamespaces(caller: caller)
         try validateIdentity(caller: caller)
         try validateFds()
+        try validateFilesystem()
         if let t = timeout, t <= .zero {
             throw .spec("timeout \(t)", "must be greater than zero")
         }
@@ -131,6 +132,67 @@ extension SandboxSpec {
             if fcntl(m.source, F_GETFD) < 0 {
                 throw .spec(item, "fd \(m.source) is not open in this process: \(errorString(Glibc.errno))")
             }
+        }
+    }
+}
+
+extension SandboxSpec {
+    fileprivate func validateFilesystem() throws(SandboxError) {
+        guard buildsNewRoot else { return }
+        if !namespaces.mount {
+            throw .spec(rootfs != nil ? "rootfs \(quoted(rootfs!))" : mounts[0].summary,
+                        "a root of its own needs a new mount namespace", hint: "add --unshare-mount")
+        }
+        if let rootfs {
+            try Self.checkHostPath(rootfs, item: "rootfs \(quoted(printable(rootfs)))")
+        }
+        for (i, m) in mounts.enumerated() {
+            let item = "mount \(i + 1) (\(printable(m.summary)))"
+            try Self.checkDestination(m.destination, item: item)
+            switch m {
+            case .bind(let source, _, _):
+                try Self.checkHostPath(source, item: item)
+            case .tmpfs(_, let size, let mode):
+                if size == 0 { throw .spec(item, "a tmpfs size must be greater than zero") }
+                if let mode, mode > 0o7777 { throw .spec(item, "mode 0\(String(mode, radix: 8)) is not a file mode") }
+            case .dir(_, let mode?), .file(_, _, let mode?), .chmod(_, let mode):
+                if mode > 0o7777 { throw .spec(item, "mode 0\(String(mode, radix: 8)) is not a file mode") }
+            case .symlink(let target, _):
+                if target.isEmpty || target.utf8.contains(0) {
+                    throw .spec(item, "a symlink needs a target without NUL bytes")
+                }
+            case .overlay(let lowers, _, let mode):
+                if lowers.isEmpty { throw .spec(item, "an overlay needs at least one lower directory (--overlay-src)") }
+                if mode == .readOnly && lowers.count < 2 {
+                    throw .spec(item, "a read-only overlay needs at least two lower directories (the kernel's rule)",
+                                hint: "for one directory use --ro-bind")
+                }
+                for l in lowers { try Self.checkHostPath(l, item: item) }
+                if case .persistent(let upper, let work) = mode {
+                    try Self.checkHostPath(upper, item: item)
+                    try Self.checkHostPath(work, item: item)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// A path on the host: absolute, no NUL.
+    static func checkHostPath(_ path: String, item: String) throws(SandboxError) {
+        if !path.hasPrefix("/") {
+            throw .spec(item, "\(quoted(printable(path))) must be an absolute path")
+        }
+        if path.utf8.contains(0) {
+            throw .spec(item, "\(quoted(printable(path))) contains a NUL byte")
+        }
+    }
+
+    /// A path inside the sandbox: absolute, and no "." or ".." (it is resolved in the new root).
+    static func checkDestination(_ path: String, item: String) throws(SandboxError) {
+        try checkHostPath(path, item: item)
+        if path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            throw .spec(item, "destination \(quoted(printable(path))) cannot contain . or .. components")
         }
     }
 }

@@ -6,8 +6,17 @@ import Glibc
 enum Entry {
     static func main() {
         let args = CommandLine.arguments
-        if args.count > 1, args[1] == "run", let options = FastRunParser.parse(args[2...]) {
-            exit(options.execute())
+        if args.count > 1, args[1] == "run" || args[1] == "shell" {
+            let shell = args[1] == "shell"
+            switch RunArgumentParser.parse(args[2...], shell: shell) {
+            case .options(let options):
+                exit(shell ? ShellSession(options: options).execute() : options.execute())
+            case .invalid(let message):
+                writeStderr("rsandbox: \(args[1]): \(message)\n")
+                exit(ExitCodes.setup)
+            case .deferred:
+                break
+            }
         }
         do {
             var command = try RSandboxCommand.parseAsRoot()
@@ -32,7 +41,7 @@ struct RSandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rsandbox",
         abstract: "Rootless Linux sandboxes: namespaces, mounts and limits without root.",
-        subcommands: [Run.self, Doctor.self]
+        subcommands: [Shell.self, Run.self, Doctor.self]
     )
 }
 

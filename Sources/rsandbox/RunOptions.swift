@@ -23,6 +23,11 @@ struct RunOptions: Equatable {
     var timeout: String? = nil
     var jsonStatus: String? = nil
     var dieWithParent = true
+    var rootfs: String? = nil
+    /// Filesystem steps in the order given.
+    var steps: [MountStep] = []
+    /// shell only: print the spec as JSON instead of running it.
+    var printSpec = false
     var command: [String] = []
 
     func buildSpec() throws(SandboxError) -> SandboxSpec {
@@ -60,21 +65,26 @@ struct RunOptions: Equatable {
             }
             limit = d
         }
+        var mounts: [Mount] = []
+        for step in steps {
+            mounts.append(try step.mount())
+        }
         return SandboxSpec(
             argv: argv, environment: env, cwd: chdir, hostname: hostname, namespaces: ns,
             uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
-            dieWithParent: dieWithParent, commandIsPid1: asPid1)
+            dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts)
     }
 
     /// Spawns, waits and reports; returns the exit code.
-    func execute() -> Int32 {
+    func execute(spec given: SandboxSpec? = nil) -> Int32 {
         let started = Status.clock()
         // Blocked before the spawn so a SIGTERM during set-up still reaches the command.
         Sandbox.blockForwardedSignals()
         var status = Status(started: started)
         let code: Int32
         do {
-            let spec = try buildSpec()
+            var spec: SandboxSpec
+            if let given { spec = given } else { spec = try buildSpec() }
             let box = try Sandbox.spawn(spec)
             status.pid = box.pid
             let exit = try box.waitBlocking(forwarding: Sandbox.forwardedSignals)
@@ -101,5 +111,32 @@ struct RunOptions: Equatable {
     static func exitCode(for error: SandboxError) -> Int32 {
         guard error.stage == .exec else { return ExitCodes.setup }
         return error.errno == ENOENT || error.errno == ENOTDIR ? ExitCodes.notFound : ExitCodes.cannotExecute
+    }
+}
+
+/// A filesystem flag as given: a mount, or a file whose contents are still to be read.
+enum MountStep: Equatable {
+    case mount(Mount)
+    case fileFromDescriptor(fd: Int32, destination: String, mode: UInt32?)
+
+    func mount() throws(SandboxError) -> Mount {
+        switch self {
+        case .mount(let m):
+            return m
+        case .fileFromDescriptor(let fd, let dest, let mode):
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SandboxError(stage: .spec, errno: errno, item: "file \(fd) \"\(dest)\"",
+                                       reason: "cannot read fd \(fd): \(errorString(errno))")
+                }
+                if n == 0 { break }
+                data += chunk[0..<n]
+            }
+            return .file(destination: dest, contents: data, mode: mode)
+        }
     }
 }

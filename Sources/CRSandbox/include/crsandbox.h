@@ -22,6 +22,48 @@ enum rs_stage {
     RS_STAGE_SIGNALS = 10,       /* resetting the signal mask and dispositions */
     RS_STAGE_FDS = 11,           /* index = position in the fd list */
     RS_STAGE_EXEC = 12,
+    RS_STAGE_NEW_ROOT = 13,      /* the staging tmpfs, the first pivot_root, the new root */
+    RS_STAGE_MOUNT_SOURCE = 14,  /* index = mount op: opening its source */
+    RS_STAGE_MOUNT_TARGET = 15,  /* index = mount op: resolving or creating its destination */
+    RS_STAGE_MOUNT = 16,         /* index = mount op: making, configuring or attaching it */
+    RS_STAGE_PIVOT = 17,         /* the final pivot_root into the new root, detaching the old */
+    RS_STAGE_SESSION = 18,       /* setsid, or the controlling terminal */
+};
+
+/* One step of the filesystem plan, executed in order inside the new root. */
+enum rs_mount_kind {
+    RS_MOUNT_BIND = 1,           /* source (host path) onto dest */
+    RS_MOUNT_TMPFS = 2,          /* options: "mode=…,size=…" */
+    RS_MOUNT_PROC = 3,
+    RS_MOUNT_DEV = 4,            /* a minimal /dev */
+    RS_MOUNT_MQUEUE = 5,
+    RS_MOUNT_DIR = 6,            /* mode */
+    RS_MOUNT_SYMLINK = 7,        /* source = the link's text */
+    RS_MOUNT_FILE = 8,           /* data/data_len, mode */
+    RS_MOUNT_REMOUNT_RO = 9,
+    RS_MOUNT_CHMOD = 10,         /* mode */
+    RS_MOUNT_OVERLAY = 11,       /* lowerdir, upperdir, workdir, scratch */
+};
+
+#define RS_MOUNT_F_READONLY 0x1u /* bind, overlay: read-only, recursively */
+#define RS_MOUNT_F_DEVICES  0x2u /* bind: keep device access (no nodev) */
+#define RS_MOUNT_F_TRY      0x4u /* bind: skip when the source does not exist */
+#define RS_MOUNT_F_VOLATILE 0x8u /* overlay: upper in scratch on the staging tmpfs, no syncs */
+#define RS_MOUNT_F_MODE     0x10u /* mode is set */
+
+struct rs_mount_op {
+    uint32_t kind;
+    uint32_t flags;
+    const char *source;          /* host path as seen after the first pivot ("/oldroot/…") */
+    const char *dest;            /* path inside the new root, without the leading '/' ("" = root) */
+    char *options;               /* tmpfs: "k=v,k=v"; the child splits it in place */
+    const char *data;            /* file contents */
+    uint32_t data_len;
+    uint32_t mode;
+    const char *lowerdir;        /* overlay: "/oldroot/a:/oldroot/b" (':' and '\' escaped) */
+    const char *upperdir;
+    const char *workdir;
+    const char *scratch;         /* overlay, volatile: directory to create on the staging tmpfs */
 };
 
 /* The CLONE_NEW* bits (Swift's Glibc module hides them without _GNU_SOURCE). */
@@ -62,6 +104,13 @@ struct rs_plan {
     uint8_t mount_proc;
     uint8_t loopback_up;
     uint8_t reaper;              /* fork a pid-1 reaper; the command becomes pid 2 */
+    uint8_t new_root;            /* build a new root from mount_ops (and rootfs) and pivot into it */
+    uint8_t cwd_try;             /* cwd is a wish: fall back to "/" when it does not exist */
+    uint8_t new_session;         /* setsid before exec (no controlling terminal) */
+    uint8_t controlling_tty;     /* setsid and make fd 0 the controlling terminal */
+    const char *rootfs;          /* "/oldroot/…" to bind as the new root; NULL: a fresh tmpfs */
+    uint32_t nmounts;
+    const struct rs_mount_op *mounts;
 };
 
 /* What the child writes on the report pipe on failure. EOF without a report = exec succeeded. */
@@ -105,6 +154,12 @@ int rs_signalfd_read(int fd, int *from_kernel);
 int rs_unblock(uint64_t sigs);
 
 /* getxattr(2); returns the size or -errno. */
+/* A pseudo-terminal pair, both ends O_CLOEXEC and not our controlling tty. 0 or -errno. */
+int rs_pty_open(int *master, int *replica);
+/* Copies the window size of terminal `from` to `to`. 0 or -errno. */
+int rs_winsize_copy(int from, int to);
+int rs_winsize_set(int fd, unsigned short rows, unsigned short cols);
+
 /* strerrorname_np(3): "ENOENT", or NULL. */
 const char *rs_errno_name(int err);
 
