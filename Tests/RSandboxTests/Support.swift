@@ -161,3 +161,49 @@ func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+extension Runner {
+    /// The uid and gid the runner's files should have: inside a user namespace only the
+    /// caller's own ids are mapped, so even root cannot write files of an unmapped owner.
+    var ids: (uid: uid_t, gid: gid_t) {
+        self == .root ? (0, 0) : (TestUser.current.uid, TestUser.current.gid)
+    }
+}
+
+/// A temp directory owned by `runner`, for fixtures it must write.
+func userDirectory(_ runner: Runner = .testUser) -> String {
+    let dir = TestEnvironment.makeSharedDirectory()
+    chmod(dir, 0o755)
+    chown(dir, runner.ids.uid, runner.ids.gid)
+    return dir
+}
+
+/// Writes `text` to `path` and gives it to `runner`.
+func writeUserFile(_ path: String, _ text: String, mode: mode_t = 0o644, _ runner: Runner = .testUser) {
+    FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
+    chown(path, runner.ids.uid, runner.ids.gid)
+}
+
+/// Makes `path` (and its parents inside a test temp directory) owned by `runner`.
+func makeUserDirs(_ path: String, _ runner: Runner = .testUser) {
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    var p = path
+    while p.count > 1 && p.hasPrefix("/tmp/rsandbox-test.") {
+        chown(p, runner.ids.uid, runner.ids.gid)
+        p = (p as NSString).deletingLastPathComponent
+    }
+}
+
+/// A minimal rootfs: busybox-static and its applet links, owned by `runner`.
+func makeBusyboxRootfs(_ runner: Runner = .testUser) throws -> String {
+    let root = userDirectory(runner) + "/rootfs"
+    for d in ["bin", "tmp", "etc"] { makeUserDirs(root + "/" + d, runner) }
+    try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
+    chown(root + "/bin/busybox", runner.ids.uid, runner.ids.gid)
+    for applet in ["sh", "ls", "cat", "echo", "id", "touch", "mkdir", "stat", "readlink", "grep", "wc", "pwd"] {
+        try FileManager.default.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
+        lchown(root + "/bin/" + applet, runner.ids.uid, runner.ids.gid)
+    }
+    writeUserFile(root + "/etc/marker", "inside the rootfs\n", runner)
+    return root
+}
