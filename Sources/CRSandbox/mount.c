@@ -46,6 +46,38 @@ static int open_tree_clone(const char *path, unsigned flags)
     return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags);
 }
 
+#ifndef SYS_open_tree_attr
+#define SYS_open_tree_attr 467
+#endif
+
+static int set_attrs(int fd, uint64_t attrs, unsigned at_flags);
+
+/* A detached clone of `path` with `attrs` set on every mount of it. open_tree_attr (6.15) does
+ * both in one call; older kernels take open_tree + mount_setattr, with the same result. */
+static int clone_with_attrs(const char *path, unsigned flags, uint64_t attrs)
+{
+    static int have_open_tree_attr = 1;
+    unsigned at_flags = flags & AT_RECURSIVE;
+    if (have_open_tree_attr) {
+        struct mount_attr a;
+        memset(&a, 0, sizeof a);
+        a.attr_set = attrs;
+        int fd = (int)syscall(SYS_open_tree_attr, AT_FDCWD, path,
+                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags, &a, sizeof a);
+        if (fd >= 0 || (errno != ENOSYS && errno != EINVAL))
+            return fd;
+        have_open_tree_attr = 0;
+    }
+    int fd = open_tree_clone(path, flags);
+    if (fd >= 0 && set_attrs(fd, attrs, at_flags) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 static int attach(int mountfd, int targetfd)
 {
     return (int)syscall(SYS_move_mount, mountfd, "", targetfd, "",
@@ -157,26 +189,80 @@ static const char *last_component(const char *rel)
     return slash ? slash + 1 : rel;
 }
 
-/* The destination of a mount: a directory, or an empty file when the source is not one. */
+/* The last parent directory a destination was made in, kept open: binds often go side by side
+ * (/mnt/a, /mnt/b, …) and resolving the parent is a large part of each one's cost. Dropped
+ * whenever a mount lands on the cached directory or one of its ancestors, since the fd would
+ * then name the covered directory. */
+struct parent_cache {
+    int fd;
+    size_t len;
+    char path[4096];
+};
+
+static struct parent_cache cache = { -1, 0, { 0 } };
+
+static void cache_drop(void)
+{
+    if (cache.fd >= 0)
+        close(cache.fd);
+    cache.fd = -1;
+    cache.len = 0;
+}
+
+/* A mount now sits at `rel`: forget the cached parent if `rel` is it or one of its ancestors. */
+static void cache_note_mount(const char *rel)
+{
+    size_t n = strlen(rel);
+    if (cache.fd >= 0 && (n == 0 || (n <= cache.len && memcmp(cache.path, rel, n) == 0
+                                     && (cache.path[n] == '/' || cache.path[n] == '\0'))))
+        cache_drop();
+}
+
+/* An fd for the parent of `rel` (resolved in the root, made if missing). Owned by the cache. */
+static int parent_of(int rootfd, const char *rel, char *buf, size_t buflen)
+{
+    const char *name = last_component(rel);
+    size_t plen = name == rel ? 0 : (size_t)(name - rel) - 1;
+    if (cache.fd >= 0 && plen == cache.len && memcmp(cache.path, rel, plen) == 0)
+        return cache.fd;
+    if (plen + 1 > sizeof cache.path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    cache_drop();
+    int fd = make_dirs(rootfd, rel, 0, buf, buflen);
+    if (fd < 0)
+        return -1;
+    memcpy(cache.path, rel, plen);
+    cache.path[plen] = '\0';
+    cache.len = plen;
+    cache.fd = fd;
+    return fd;
+}
+
+/* The destination of a mount: a directory, or an empty file when the source is not one.
+ * Made first (one call when it is new); an existing one is resolved in the root, so a symlink
+ * there is followed inside the new root, never out of it. */
 static int make_target(int rootfd, const char *rel, int directory, char *buf, size_t buflen)
 {
-    if (directory) {
-        int fd = make_dirs(rootfd, rel, 1, buf, buflen);
-        return fd;
-    }
-    int parent = make_dirs(rootfd, rel, 0, buf, buflen);
+    if (rel[0] == '\0')
+        return fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+    int parent = parent_of(rootfd, rel, buf, buflen);
     if (parent < 0)
         return -1;
-    int f = openat(parent, last_component(rel), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (f >= 0)
-        close(f);
-    else if (errno != EEXIST) {
-        int e = errno;
-        close(parent);
-        errno = e;
-        return -1;
+    const char *name = last_component(rel);
+    int r;
+    if (directory) {
+        r = mkdirat(parent, name, 0755);
+    } else {
+        r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (r >= 0)
+            r = close(r);
     }
-    close(parent);
+    if (r == 0)
+        return openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (errno != EEXIST)
+        return -1;
     return open_in_root(rootfd, rel, O_PATH);
 }
 
@@ -198,29 +284,28 @@ static void attach_at(const struct op_ctx *c, int rootfd, int mountfd, const cha
         op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
     if (attach(mountfd, target) < 0)
         op_fail(c, RS_STAGE_MOUNT, errno);
+    cache_note_mount(rel);
     close(target);
     close(mountfd);
 }
 
 static void do_bind(const struct op_ctx *c, int rootfd, const struct rs_mount_op *op)
 {
-    int src = open_tree_clone(op->source, AT_RECURSIVE);
-    if (src < 0) {
-        if ((op->flags & RS_MOUNT_F_TRY) && errno == ENOENT)
-            return;
-        op_fail(c, RS_STAGE_MOUNT_SOURCE, errno);
-    }
-    struct stat st;
-    if (fstat(src, &st) < 0)
-        op_fail(c, RS_STAGE_MOUNT_SOURCE, errno);
     uint64_t attrs = MOUNT_ATTR_NOSUID;
     if (!(op->flags & RS_MOUNT_F_DEVICES))
         attrs |= MOUNT_ATTR_NODEV;
     if (op->flags & RS_MOUNT_F_READONLY)
         attrs |= MOUNT_ATTR_RDONLY;
     /* Recursive: every submount of the clone is read-only (nosuid, nodev) before it is visible. */
-    if (set_attrs(src, attrs, AT_RECURSIVE) < 0)
-        op_fail(c, RS_STAGE_MOUNT, errno);
+    int src = clone_with_attrs(op->source, AT_RECURSIVE, attrs);
+    if (src < 0) {
+        if ((op->flags & RS_MOUNT_F_TRY) && errno == ENOENT)
+            return;
+        op_fail(c, errno == ENOENT || errno == EACCES || errno == ENOTDIR ? RS_STAGE_MOUNT_SOURCE : RS_STAGE_MOUNT, errno);
+    }
+    struct stat st;
+    if (fstat(src, &st) < 0)
+        op_fail(c, RS_STAGE_MOUNT_SOURCE, errno);
     attach_at(c, rootfd, src, op->dest, S_ISDIR(st.st_mode));
 }
 
@@ -231,11 +316,9 @@ static void bind_dev_node(const struct op_ctx *c, int devfd, const char *name)
     size_t n = strlen(name);
     memcpy(buf, prefix, sizeof prefix - 1);
     memcpy(buf + sizeof prefix - 1, name, n + 1);
-    int src = open_tree_clone(buf, 0);
+    int src = clone_with_attrs(buf, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
     if (src < 0)
         op_fail(c, RS_STAGE_MOUNT_SOURCE, errno);
-    if (set_attrs(src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0) < 0)
-        op_fail(c, RS_STAGE_MOUNT, errno);
     int f = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (f < 0)
         op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
@@ -458,11 +541,7 @@ void rs_build_root(const struct rs_plan *p, int report_fd)
         rs_child_fail(report_fd, RS_STAGE_NEW_ROOT, errno, -1);
     int m;
     if (p->rootfs) {
-        m = open_tree_clone(p->rootfs, AT_RECURSIVE);
-        if (m >= 0 && set_attrs(m, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, AT_RECURSIVE) < 0) {
-            close(m);
-            m = -1;
-        }
+        m = clone_with_attrs(p->rootfs, AT_RECURSIVE, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
     } else {
         m = make_fs("tmpfs", root_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
     }
@@ -474,14 +553,19 @@ void rs_build_root(const struct rs_plan *p, int report_fd)
     struct op_ctx c = { p, report_fd, 0 };
     int rootfd = -1;
     for (uint32_t i = 0; i < p->nmounts; i++) {
-        /* Reopened each time: a mount on the root itself stacks above the fd's mount. */
-        rootfd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
+        /* A mount on the root itself stacks above the mount rootfd holds: reopen after one. */
+        if (rootfd < 0 && (rootfd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
             rs_child_fail(report_fd, RS_STAGE_NEW_ROOT, errno, (int)i);
         c.index = (int)i;
         do_op(&c, rootfd, &p->mounts[i]);
-        close(rootfd);
+        if (p->mounts[i].dest[0] == '\0') {
+            close(rootfd);
+            rootfd = -1;
+        }
     }
+    if (rootfd >= 0)
+        close(rootfd);
+    cache_drop();
 
     /* The old root goes first (nothing of the host stays reachable), then the staging tmpfs:
      * pivot_root(".", ".") stacks it above the new root and the detach removes it. */
