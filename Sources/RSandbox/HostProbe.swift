@@ -36,7 +36,7 @@ public struct HostProbe: Sendable {
     public func run(live: Bool = true) -> [HostCheck] {
         var checks = [kernel(), maxUserNamespaces()]
         checks += [unprivilegedUsernsClone(), appArmorRestriction()].compactMap { $0 }
-        if live { checks.append(liveSandbox()) }
+        if live { checks += [liveSandbox(), liveOverlay()] }
         checks += cgroup()
         checks += [subordinateRange("subuid"), subordinateRange("subgid"), idmapHelper(), netd()]
         return checks
@@ -61,11 +61,11 @@ public struct HostProbe: Sendable {
         guard let (major, minor) = Self.kernelVersion(release) else {
             return HostCheck(name: "kernel", ok: false, required: true, detail: "cannot read the release (\(release))")
         }
-        let ok = (major, minor) >= (5, 11)
+        let ok = (major, minor) >= (5, 12)
         return HostCheck(name: "kernel", ok: ok, required: true,
-                         detail: ok ? "\(release): clone3, pidfd, close_range and overlayfs in user namespaces"
-                                    : "\(release) is older than 5.11 (overlayfs in user namespaces, close_range)",
-                         fix: ok ? nil : "upgrade to Linux 5.11 or newer")
+                         detail: ok ? "\(release): clone3, pidfd, close_range, mount_setattr and overlayfs in user namespaces"
+                                    : "\(release) is older than 5.12 (mount_setattr for read-only binds, overlayfs in user namespaces)",
+                         fix: ok ? nil : "upgrade to Linux 5.12 or newer")
     }
 
     func maxUserNamespaces() -> HostCheck {
@@ -111,6 +111,24 @@ public struct HostProbe: Sendable {
             return HostCheck(name: "sandbox", ok: false, required: true,
                              detail: "a sandbox with all namespaces failed: \(error)",
                              fix: error.hint ?? "see the checks above")
+        }
+    }
+
+    /// A temporary native overlay in a user namespace: what --tmp-overlay and --overlay need.
+    func liveOverlay() -> HostCheck {
+        let spec = SandboxSpec(argv: ["true"], environment: EnvironmentSpec(inherit: false),
+                               mounts: [.bind(source: "/", destination: "/", options: .readOnly),
+                                        .overlay(lowers: ["/usr"], destination: "/usr", mode: .temporary)])
+        do {
+            let box = try Sandbox.spawn(spec, caller: caller)
+            let status = try box.waitBlocking()
+            return HostCheck(name: "overlayfs", ok: status.shellCode == 0, required: false,
+                             detail: status.shellCode == 0 ? "native overlayfs works in a user namespace (userxattr, upper on tmpfs)"
+                                                            : "the overlay probe ended with \(status.shellCode)")
+        } catch {
+            return HostCheck(name: "overlayfs", ok: false, required: false,
+                             detail: "native overlayfs in a user namespace failed: \(error)",
+                             fix: "Linux 5.11+ for overlayfs in user namespaces, 6.6+ for a temporary overlay (tmpfs user xattrs); rsandbox has no fuse fallback")
         }
     }
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Mount cost: rsandbox with 1, 50 and 500 read-only binds (new mount points in a tmpfs), and
+# bubblewrap with the same, in hyperfine runs as the unprivileged test user. Prints each time
+# and its ratio to the one-bind run of the same tool. Target: rsandbox's 500 binds <= 3x one.
+# Usage: bench/mounts.sh [runs]   (as root: it drops to the test user)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-30}
+user=${RSANDBOX_TEST_USER:-rsandbox-test}
+[ "$(id -u)" = 0 ] || { echo "bench/mounts.sh: run as root; it runs the commands as $user" >&2; exit 1; }
+scripts/install-deps
+scripts/setup-test-user >/dev/null
+[ -x .build/release/rsandbox ] && [ -z "${REBUILD:-}" ] || scripts/build >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+cp .build/release/rsandbox "$work/rsandbox"
+chown "$user" "$work"
+binds() {
+    local a="--ro-bind / / --tmpfs /mnt"
+    for i in $(seq 1 "$1"); do a="$a --ro-bind /usr /mnt/b$i"; done
+    echo "$a"
+}
+mkdir -p bench/results
+cmds=()
+for n in 1 50 500; do
+    cmds+=(-n "rsandbox-$n" "$work/rsandbox run $(binds "$n") -- /bin/true")
+done
+for n in 1 50 500; do
+    cmds+=(-n "bwrap-$n" "bwrap $(binds "$n") /bin/true")
+done
+cd "$work"
+setpriv --reuid="$user" --regid="$user" --clear-groups -- \
+    hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/mounts.json" "${cmds[@]}" >/dev/null
+cd - >/dev/null
+cp "$work/mounts.json" bench/results/mounts.json
+python3 - bench/results/mounts.json <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+lines = ["| binds | rsandbox ms | vs 1 bind | bwrap ms | vs 1 bind |", "|---|---|---|---|---|"]
+for n in (1, 50, 500):
+    a, b = r[f"rsandbox-{n}"]["median"], r[f"bwrap-{n}"]["median"]
+    lines.append(f"| {n} | {a*1e3:.1f} | {a/r['rsandbox-1']['median']:.1f}x | {b*1e3:.1f} | {b/r['bwrap-1']['median']:.1f}x |")
+ratio = r["rsandbox-500"]["median"] / r["rsandbox-1"]["median"]
+per = (r["rsandbox-500"]["median"] - r["rsandbox-50"]["median"]) / 450 * 1e6
+lines.append("")
+lines.append(f"rsandbox 500/1 = {ratio:.1f}x (target <= 3x: {'met' if ratio <= 3 else 'NOT met'}); {per:.0f} us per extra bind")
+text = "\n".join(lines)
+print(text)
+open("bench/results/mounts.md", "w").write(text + "\n")
+PY
