@@ -65,7 +65,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let checks = HostProbe(root: root, caller: Caller(uid: 4242, gid: 4242)).run(live: false)
         let kernel = try #require(check("kernel", checks))
-        #expect(!kernel.ok && kernel.fix == "upgrade to Linux 5.11 or newer")
+        #expect(!kernel.ok && kernel.fix == "upgrade to Linux 5.12 or newer")
         let max = try #require(check("user namespaces", checks))
         #expect(!max.ok && max.fix?.contains("user.max_user_namespaces") == true)
         #expect(check("unprivileged user namespaces", checks)?.ok == false)
