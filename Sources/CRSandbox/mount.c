@@ -36,9 +36,7 @@ static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t res
 /* `rel` inside the new root; "" is the root itself. */
 static int open_in_root(int rootfd, const char *rel, uint64_t flags)
 {
-    if (rel[0] == '\0')
-        return fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-    return sys_openat2(rootfd, rel, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    return sys_openat2(rootfd, rel[0] ? rel : ".", flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 static int open_tree_clone(const char *path, unsigned flags)
@@ -190,9 +188,9 @@ static const char *last_component(const char *rel)
 }
 
 /* The last parent directory a destination was made in, kept open: binds often go side by side
- * (/mnt/a, /mnt/b, …) and resolving the parent is a large part of each one's cost. Dropped
- * whenever a mount lands on the cached directory or one of its ancestors, since the fd would
- * then name the covered directory. */
+ * (/mnt/a, /mnt/b, …) and resolving the parent is a large part of each one's cost. Kept only
+ * while every mount lands in that directory itself: any other mount could cover it (through a
+ * symlink, too), and the fd would then name the covered directory. */
 struct parent_cache {
     int fd;
     size_t len;
@@ -209,12 +207,12 @@ static void cache_drop(void)
     cache.len = 0;
 }
 
-/* A mount now sits at `rel`: forget the cached parent if `rel` is it or one of its ancestors. */
+/* A mount now sits at `rel`: keep the cached parent only if `rel` is a direct child of it. */
 static void cache_note_mount(const char *rel)
 {
-    size_t n = strlen(rel);
-    if (cache.fd >= 0 && (n == 0 || (n <= cache.len && memcmp(cache.path, rel, n) == 0
-                                     && (cache.path[n] == '/' || cache.path[n] == '\0'))))
+    const char *name = last_component(rel);
+    size_t plen = name == rel ? 0 : (size_t)(name - rel) - 1;
+    if (cache.fd >= 0 && !(name[0] && plen == cache.len && memcmp(cache.path, rel, plen) == 0))
         cache_drop();
 }
 

@@ -147,7 +147,8 @@ extension SandboxSpec {
             try Self.checkHostPath(rootfs, item: "rootfs \(quoted(printable(rootfs)))")
         }
         for (i, m) in mounts.enumerated() {
-            let item = "mount \(i + 1) (\(printable(m.summary)))"
+            // Built only for an error: validating hundreds of binds should cost next to nothing.
+            var item: String { "mount \(i + 1) (\(printable(m.summary)))" }
             try Self.checkDestination(m.destination, item: item)
             switch m {
             case .bind(let source, _, _):
@@ -179,20 +180,20 @@ extension SandboxSpec {
     }
 
     /// A path on the host: absolute, no NUL.
-    static func checkHostPath(_ path: String, item: String) throws(SandboxError) {
+    static func checkHostPath(_ path: String, item: @autoclosure () -> String) throws(SandboxError) {
         if !path.hasPrefix("/") {
-            throw .spec(item, "\(quoted(printable(path))) must be an absolute path")
+            throw .spec(item(), "\(quoted(printable(path))) must be an absolute path")
         }
         if path.utf8.contains(0) {
-            throw .spec(item, "\(quoted(printable(path))) contains a NUL byte")
+            throw .spec(item(), "\(quoted(printable(path))) contains a NUL byte")
         }
     }
 
     /// A path inside the sandbox: absolute, and no "." or ".." (it is resolved in the new root).
-    static func checkDestination(_ path: String, item: String) throws(SandboxError) {
-        try checkHostPath(path, item: item)
+    static func checkDestination(_ path: String, item: @autoclosure () -> String) throws(SandboxError) {
+        try checkHostPath(path, item: item())
         if path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
-            throw .spec(item, "destination \(quoted(printable(path))) cannot contain . or .. components")
+            throw .spec(item(), "destination \(quoted(printable(path))) cannot contain . or .. components")
         }
     }
 }

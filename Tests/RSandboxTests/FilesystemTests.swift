@@ -72,6 +72,31 @@ import Testing
     }
 
     @Test(arguments: runners)
+    func aMountThroughASymlinkCoversWhatLaterStepsSee(_ runner: Runner) throws {
+        // Steps after a mount that covers a directory (here through a symlink) must land in the
+        // new mount, not in the covered directory.
+        let dir = userDirectory(runner)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try rsandbox(["run", "--ro-bind", "/", "/", "--tmpfs", "/mnt", "--dir", "/mnt/real/sub",
+                              "--symlink", "/mnt/real", "/mnt/link", "--bind", dir, "/mnt/real/sub/a",
+                              "--tmpfs", "/mnt/link", "--bind", dir, "/mnt/real/sub/b", "--chmod", "0700", "/mnt/link",
+                              "--", "sh", "-c", "ls /mnt/real/sub; stat -c %a /mnt/real"], as: runner)
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.lines == ["b", "700"])
+    }
+
+    @Test(arguments: runners)
+    func mqueueNeedsItsOwnIpcNamespace(_ runner: Runner) throws {
+        let r = try rsandbox(["run", "--unshare-ipc", "--ro-bind", "/", "/", "--dev", "/dev", "--mqueue", "/dev/mqueue", "--",
+                              "sh", "-c", "grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo"], as: runner)
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.lines == ["1"])
+        let shared = try rsandbox(["run", "--ro-bind", "/", "/", "--dev", "/dev", "--mqueue", "/dev/mqueue", "--", "true"], as: runner)
+        #expect(shared.code == 125)
+        #expect(shared.stderr.hasPrefix("rsandbox: mount: mqueue \"/dev/mqueue\": "))
+    }
+
+    @Test(arguments: runners)
     func remountReadOnlyMakesATmpfsReadOnly(_ runner: Runner) throws {
         let r = try rsandbox(["run", "--ro-bind", "/", "/", "--tmpfs", "/mnt", "--remount-ro", "/mnt", "--", "sh", "-c", "touch /mnt/x 2>&1"], as: runner)
         #expect(r.stdout.contains("Read-only file system"))
