@@ -189,8 +189,9 @@ static const char *last_component(const char *rel)
 
 /* The last parent directory a destination was made in, kept open: binds often go side by side
  * (/mnt/a, /mnt/b, …) and resolving the parent is a large part of each one's cost. Kept only
- * while every mount lands in that directory itself: any other mount could cover it (through a
- * symlink, too), and the fd would then name the covered directory. */
+ * while every mount lands on a directory just created in it: any other destination (one that
+ * existed, possibly a symlink to the cached directory or above it) could cover it, and the fd
+ * would then name the covered directory. */
 struct parent_cache {
     int fd;
     size_t len;
@@ -205,15 +206,6 @@ static void cache_drop(void)
         close(cache.fd);
     cache.fd = -1;
     cache.len = 0;
-}
-
-/* A mount now sits at `rel`: keep the cached parent only if `rel` is a direct child of it. */
-static void cache_note_mount(const char *rel)
-{
-    const char *name = last_component(rel);
-    size_t plen = name == rel ? 0 : (size_t)(name - rel) - 1;
-    if (cache.fd >= 0 && !(name[0] && plen == cache.len && memcmp(cache.path, rel, plen) == 0))
-        cache_drop();
 }
 
 /* An fd for the parent of `rel` (resolved in the root, made if missing). Owned by the cache. */
@@ -241,8 +233,9 @@ static int parent_of(int rootfd, const char *rel, char *buf, size_t buflen)
 /* The destination of a mount: a directory, or an empty file when the source is not one.
  * Made first (one call when it is new); an existing one is resolved in the root, so a symlink
  * there is followed inside the new root, never out of it. */
-static int make_target(int rootfd, const char *rel, int directory, char *buf, size_t buflen)
+static int make_target(int rootfd, const char *rel, int directory, char *buf, size_t buflen, int *fresh)
 {
+    *fresh = 0;
     if (rel[0] == '\0')
         return fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
     int parent = parent_of(rootfd, rel, buf, buflen);
@@ -257,8 +250,10 @@ static int make_target(int rootfd, const char *rel, int directory, char *buf, si
         if (r >= 0)
             r = close(r);
     }
-    if (r == 0)
+    if (r == 0) {
+        *fresh = 1;
         return openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
     if (errno != EEXIST)
         return -1;
     return open_in_root(rootfd, rel, O_PATH);
@@ -277,12 +272,14 @@ static _Noreturn void op_fail(const struct op_ctx *c, int stage, int err)
 
 static void attach_at(const struct op_ctx *c, int rootfd, int mountfd, const char *rel, int directory)
 {
-    int target = make_target(rootfd, rel, directory, c->p->path_buf, c->p->path_buf_len);
+    int fresh;
+    int target = make_target(rootfd, rel, directory, c->p->path_buf, c->p->path_buf_len, &fresh);
     if (target < 0)
         op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
     if (attach(mountfd, target) < 0)
         op_fail(c, RS_STAGE_MOUNT, errno);
-    cache_note_mount(rel);
+    if (!fresh)
+        cache_drop();
     close(target);
     close(mountfd);
 }

@@ -73,14 +73,13 @@ import Testing
 
     @Test(arguments: runners)
     func aMountThroughASymlinkCoversWhatLaterStepsSee(_ runner: Runner) throws {
-        // Steps after a mount that covers a directory (here through a symlink) must land in the
-        // new mount, not in the covered directory.
+        // /mnt/d/self -> /mnt/d: the tmpfs mounted "at" the link covers /mnt/d itself. The next
+        // bind into /mnt/d must land in that tmpfs, not in the directory it covers.
         let dir = userDirectory(runner)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try rsandbox(["run", "--ro-bind", "/", "/", "--tmpfs", "/mnt", "--dir", "/mnt/real/sub",
-                              "--symlink", "/mnt/real", "/mnt/link", "--bind", dir, "/mnt/real/sub/a",
-                              "--tmpfs", "/mnt/link", "--bind", dir, "/mnt/real/sub/b", "--chmod", "0700", "/mnt/link",
-                              "--", "sh", "-c", "ls /mnt/real/sub; stat -c %a /mnt/real"], as: runner)
+        let r = try rsandbox(["run", "--ro-bind", "/", "/", "--tmpfs", "/mnt", "--dir", "/mnt/d", "--bind", dir, "/mnt/d/a",
+                              "--symlink", "/mnt/d", "/mnt/d/self", "--tmpfs", "/mnt/d/self", "--bind", dir, "/mnt/d/b",
+                              "--chmod", "0700", "/mnt/d", "--", "sh", "-c", "ls /mnt/d; stat -c %a /mnt/d"], as: runner)
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.lines == ["b", "700"])
     }
