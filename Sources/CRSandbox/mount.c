@@ -230,35 +230,6 @@ static int parent_of(int rootfd, const char *rel, char *buf, size_t buflen)
     return fd;
 }
 
-/* The destination of a mount: a directory, or an empty file when the source is not one.
- * Made first (one call when it is new); an existing one is resolved in the root, so a symlink
- * there is followed inside the new root, never out of it. */
-static int make_target(int rootfd, const char *rel, int directory, char *buf, size_t buflen, int *fresh)
-{
-    *fresh = 0;
-    if (rel[0] == '\0')
-        return fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-    int parent = parent_of(rootfd, rel, buf, buflen);
-    if (parent < 0)
-        return -1;
-    const char *name = last_component(rel);
-    int r;
-    if (directory) {
-        r = mkdirat(parent, name, 0755);
-    } else {
-        r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (r >= 0)
-            r = close(r);
-    }
-    if (r == 0) {
-        *fresh = 1;
-        return openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (errno != EEXIST)
-        return -1;
-    return open_in_root(rootfd, rel, O_PATH);
-}
-
 struct op_ctx {
     const struct rs_plan *p;
     int report_fd;
@@ -270,16 +241,41 @@ static _Noreturn void op_fail(const struct op_ctx *c, int stage, int err)
     rs_child_fail(c->report_fd, stage, err, c->index);
 }
 
+/* Attaches `mountfd` at `rel`: on a directory (or, for a non-directory source, an empty file)
+ * made there first, which is one call when it is new and lets the cached parent stay. One that
+ * already existed is resolved in the root, so a symlink there is followed inside the new root,
+ * never out of it; and since it may be the cached directory or above it, the cache goes. */
 static void attach_at(const struct op_ctx *c, int rootfd, int mountfd, const char *rel, int directory)
 {
-    int fresh;
-    int target = make_target(rootfd, rel, directory, c->p->path_buf, c->p->path_buf_len, &fresh);
+    if (rel[0] != '\0') {
+        int parent = parent_of(rootfd, rel, c->p->path_buf, c->p->path_buf_len);
+        if (parent < 0)
+            op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
+        const char *name = last_component(rel);
+        int r;
+        if (directory) {
+            r = mkdirat(parent, name, 0755);
+        } else {
+            r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (r >= 0)
+                r = close(r);
+        }
+        if (r == 0) {
+            /* Just made by us in a parent resolved inside the root: no symlink to follow. */
+            if (syscall(SYS_move_mount, mountfd, "", parent, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                op_fail(c, RS_STAGE_MOUNT, errno);
+            close(mountfd);
+            return;
+        }
+        if (errno != EEXIST)
+            op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
+    }
+    cache_drop();
+    int target = open_in_root(rootfd, rel, O_PATH);
     if (target < 0)
         op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
     if (attach(mountfd, target) < 0)
         op_fail(c, RS_STAGE_MOUNT, errno);
-    if (!fresh)
-        cache_drop();
     close(target);
     close(mountfd);
 }
