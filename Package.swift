@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
+    // helpers/ (privileged, plain C) are built by scripts/build-helpers with the system's cc,
+    // not here: SwiftPM would link them against the Swift runtime.
     targets: [
         // The only code that runs between clone3 and execve. C, raw syscalls, no allocation.
         .target(

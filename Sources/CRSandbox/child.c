@@ -173,6 +173,16 @@ static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
     /* A terminal of its own (shell): session leader with the pty on fd 0 as controlling tty. */
     if (p->controlling_tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
         fail(report_fd, RS_STAGE_SESSION, errno, 0, RS_EXIT_SETUP);
+    /* Range maps: become the inside ids asked for (this drops capabilities in the namespace). */
+    if (p->switch_gid >= 0) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM)
+            fail(report_fd, RS_STAGE_IDENTITY, errno, 0, RS_EXIT_SETUP);
+        if (syscall(SYS_setresgid, (gid_t)p->switch_gid, (gid_t)p->switch_gid, (gid_t)p->switch_gid) < 0)
+            fail(report_fd, RS_STAGE_IDENTITY, errno, 0, RS_EXIT_SETUP);
+    }
+    if (p->switch_uid >= 0
+        && syscall(SYS_setresuid, (uid_t)p->switch_uid, (uid_t)p->switch_uid, (uid_t)p->switch_uid) < 0)
+        fail(report_fd, RS_STAGE_IDENTITY, errno, 1, RS_EXIT_SETUP);
     if (set_signal_mask(0) < 0)
         fail(report_fd, RS_STAGE_SIGNALS, errno, 0, RS_EXIT_SETUP);
 

@@ -100,3 +100,48 @@ const char *rs_errno_name(int err)
 {
     return strerrorname_np(err);
 }
+
+#include <spawn.h>
+#include <fcntl.h>
+
+extern char **environ;
+
+int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long errlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    pid_t pid;
+    int r = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (r != 0) {
+        close(p[0]);
+        return -r;
+    }
+    unsigned long got = 0;
+    for (;;) {
+        char buf[256];
+        ssize_t n = read(p[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n && got + 1 < errlen; i++)
+            err[got++] = buf[i];
+    }
+    if (errlen)
+        err[got] = '\0';
+    close(p[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return status;
+}

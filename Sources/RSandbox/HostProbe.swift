@@ -220,15 +220,11 @@ public struct HostProbe: Sendable {
         return HostCheck(name: kind, ok: true, required: false, detail: "\(who): \(text)")
     }
 
-    /// Where the privileged helpers are looked for.
-    public static let helperDirectories = ["/usr/local/libexec/rsandbox", "/usr/libexec/rsandbox"]
-
     func idmapHelper() -> HostCheck {
-        let dirs = [executableDirectory()].compactMap { $0 } + Self.helperDirectories
-        guard let path = dirs.map({ $0 + "/rsandbox-idmap" }).first(where: { access($0, F_OK) == 0 }) else {
+        guard let path = IDMapHelper.locate() else {
             return HostCheck(name: "rsandbox-idmap", ok: false, required: false,
                              detail: "not installed: subordinate range maps are unavailable",
-                             fix: "install the helpers (docs/install.md)")
+                             fix: "sudo scripts/install-helpers (docs/idmap.md)")
         }
         let caps = Self.fileCapabilities(path)
         let needed: UInt64 = (1 << 6) | (1 << 7) // CAP_SETGID, CAP_SETUID
@@ -247,7 +243,7 @@ public struct HostProbe: Sendable {
                          fix: ok ? nil : "install and start the rsandbox-netd service (docs/install.md)")
     }
 
-    func executableDirectory() -> String? {
+    static func executableDirectory() -> String? {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         guard n > 0 else { return nil }

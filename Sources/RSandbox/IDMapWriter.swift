@@ -5,11 +5,12 @@ import Glibc
 struct IDMapWriter {
     let pid: pid_t
 
-    func write(uid: IDMap, gid: IDMap) throws(SandboxError) {
+    /// Single-id maps need setgroups denied first; root writing ranges leaves it allowed.
+    func write(uid: [IDMap], gid: [IDMap], denySetgroups: Bool) throws(SandboxError) {
         let dir = "/proc/\(pid)"
-        try writeOnce(dir + "/setgroups", "deny")
-        try writeOnce(dir + "/uid_map", uid.line)
-        try writeOnce(dir + "/gid_map", gid.line)
+        if denySetgroups { try writeOnce(dir + "/setgroups", "deny") }
+        try writeOnce(dir + "/uid_map", uid.map(\.line).joined())
+        try writeOnce(dir + "/gid_map", gid.map(\.line).joined())
     }
 
     private func writeOnce(_ path: String, _ text: String) throws(SandboxError) {

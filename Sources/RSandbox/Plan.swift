@@ -16,8 +16,15 @@ public struct Plan: Sendable, Equatable {
     /// Sorted by target.
     public var fds: [FileDescriptorMapping]
     /// Written by the parent when there is a new user namespace.
-    public var uidMap: IDMap?
-    public var gidMap: IDMap?
+    public var uidMaps: [IDMap]
+    public var gidMaps: [IDMap]
+    /// The maps go through rsandbox-idmap (ranges, for a caller that is not root).
+    public var needsHelper: Bool
+    /// Write "deny" to setgroups before gid_map (single-id maps).
+    public var denySetgroups: Bool
+    /// Inside ids the command switches to before exec (with range maps), or nil.
+    public var switchUid: UInt32?
+    public var switchGid: UInt32?
     public var dieWithParent: Bool
     public var makeMountsPrivate: Bool
     public var mountProc: Bool
@@ -41,7 +48,8 @@ public struct Plan: Sendable, Equatable {
     /// Builds the plan of a spec that passed `validate(caller:)`.
     public init(spec: SandboxSpec, caller: Caller = .current,
                 inheritedEnvironment: [String] = Plan.processEnvironment(),
-                callerDirectory: String? = Plan.processDirectory()) {
+                callerDirectory: String? = Plan.processDirectory(),
+                subordinateIDs: SubordinateIDs? = nil) {
         let ns = spec.namespaces
         var flags: UInt64 = 0
         if ns.user { flags |= RS_CLONE_NEWUSER }
@@ -61,9 +69,32 @@ public struct Plan: Sendable, Equatable {
         cwdTry = spec.cwd == nil && cwd != nil
         hostname = spec.hostname
         fds = spec.fds.sorted { $0.target < $1.target }
+        uidMaps = []
+        gidMaps = []
+        needsHelper = false
+        denySetgroups = true
         if ns.user {
-            uidMap = IDMap(inside: spec.uid ?? caller.uid, outside: caller.uid)
-            gidMap = IDMap(inside: spec.gid ?? caller.gid, outside: caller.gid)
+            switch spec.idMapping {
+            case .single:
+                uidMaps = [IDMap(inside: spec.uid ?? caller.uid, outside: caller.uid)]
+                gidMaps = [IDMap(inside: spec.gid ?? caller.gid, outside: caller.gid)]
+            case .auto:
+                let sub = subordinateIDs ?? SubordinateIDs(caller: caller)
+                uidMaps = SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids)
+                gidMaps = SubordinateIDs.autoMap(own: caller.gid, ranges: sub.gids)
+            case .explicit(let u, let g):
+                uidMaps = u
+                gidMaps = g
+            }
+            if spec.idMapping != .single {
+                let ownOnly = uidMaps == [IDMap(inside: uidMaps.first?.inside ?? 0, outside: caller.uid)]
+                    && gidMaps == [IDMap(inside: gidMaps.first?.inside ?? 0, outside: caller.gid)]
+                needsHelper = !caller.isRoot && !ownOnly
+                denySetgroups = ownOnly
+                // The command starts as whatever the caller's ids map to; switch if asked for others.
+                if let u = spec.uid, u != SubordinateIDs.inside(of: caller.uid, in: uidMaps) { switchUid = u }
+                if let g = spec.gid, g != SubordinateIDs.inside(of: caller.gid, in: gidMaps) { switchGid = g }
+            }
         }
         dieWithParent = spec.dieWithParent
         makeMountsPrivate = ns.mount

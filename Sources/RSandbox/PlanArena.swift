@@ -100,6 +100,8 @@ final class PlanArena {
             new_session: plan.newSession ? 1 : 0,
             controlling_tty: plan.controllingTerminal ? 1 : 0,
             rootfs: rootfs,
+            switch_uid: plan.switchUid.map { Int64($0) } ?? -1,
+            switch_gid: plan.switchGid.map { Int64($0) } ?? -1,
             nmounts: UInt32(plan.mounts.count),
             mounts: UnsafePointer(mountPtr)
         )

@@ -42,8 +42,10 @@ public final class Sandbox: Sendable {
 
     /// Creates the sandbox and starts its command. Validates the spec first.
     public static func spawn(_ spec: SandboxSpec, caller: Caller = .current) throws(SandboxError) -> Sandbox {
-        try spec.validate(caller: caller)
-        return try Spawner(plan: Plan(spec: spec, caller: caller)).spawn(timeout: spec.timeout)
+        let sub = spec.idMapping == .single ? nil : SubordinateIDs(caller: caller)
+        try spec.validate(caller: caller, subordinateIDs: sub)
+        let plan = Plan(spec: spec, caller: caller, subordinateIDs: sub)
+        return try Spawner(plan: plan, helper: spec.idmapHelper).spawn(timeout: spec.timeout)
     }
 
     /// Sends `sig` to the sandbox's first process. With a reaper as pid 1, SIGTERM, SIGINT,

@@ -29,6 +29,10 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var newSession: Bool
     /// Make fd 0 (a terminal) the command's controlling terminal, as session leader (shells).
     public var controllingTerminal: Bool
+    /// How ids inside map to ids outside (ranges go through the rsandbox-idmap helper).
+    public var idMapping: IDMapping
+    /// The rsandbox-idmap to run; nil looks next to the executable and in the install dirs.
+    public var idmapHelper: String?
 
     public init(
         argv: [String],
@@ -45,7 +49,9 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         rootfs: String? = nil,
         mounts: [Mount] = [],
         newSession: Bool = true,
-        controllingTerminal: Bool = false
+        controllingTerminal: Bool = false,
+        idMapping: IDMapping = .single,
+        idmapHelper: String? = nil
     ) {
         self.argv = argv
         self.environment = environment
@@ -62,6 +68,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.mounts = mounts
         self.newSession = newSession
         self.controllingTerminal = controllingTerminal
+        self.idMapping = idMapping
+        self.idmapHelper = idmapHelper
     }
 
     /// Whether the sandbox gets a root of its own (any mount, or a rootfs).
@@ -150,4 +158,15 @@ public struct FileDescriptorMapping: Codable, Sendable, Equatable {
     public init(_ fd: Int32) {
         self.init(source: fd, target: fd)
     }
+}
+
+/// How the user namespace maps ids.
+public enum IDMapping: Codable, Sendable, Equatable {
+    /// Only the caller's own uid and gid, seen inside as `uid`/`gid` (your own, or 0).
+    case single
+    /// podman's default: the caller is 0 inside and its subordinate ranges (/etc/subuid,
+    /// /etc/subgid) are 1…N.
+    case auto
+    /// These lines exactly. Anything but the caller's own id needs its subordinate ranges.
+    case explicit(uid: [IDMap], gid: [IDMap])
 }

@@ -5,7 +5,16 @@ import Glibc
 struct Spawner {
     let plan: Plan
 
+    /// The rsandbox-idmap to run, when the plan needs one.
+    var helper: String? = nil
+
     func spawn(timeout: Duration?) throws(SandboxError) -> Sandbox {
+        // Found before anything is cloned: a missing helper is a clear error, never a fallback.
+        var helperPath: String? = nil
+        if plan.needsHelper {
+            guard let found = helper ?? IDMapHelper.locate() else { throw IDMapHelper.notInstalled() }
+            helperPath = found
+        }
         let arena = PlanArena(plan)
         var child = rs_child(pid: 0, pidfd: -1, sync_fd: -1, report_fd: -1, status_fd: -1)
         var raw = arena.raw
@@ -13,9 +22,13 @@ struct Spawner {
         if r < 0 {
             throw cloneError(-r)
         }
-        if let uid = plan.uidMap, let gid = plan.gidMap {
+        if !plan.uidMaps.isEmpty {
             do {
-                try IDMapWriter(pid: child.pid).write(uid: uid, gid: gid)
+                if let helperPath {
+                    try IDMapHelper(path: helperPath).write(pid: child.pid, uid: plan.uidMaps, gid: plan.gidMaps)
+                } else {
+                    try IDMapWriter(pid: child.pid).write(uid: plan.uidMaps, gid: plan.gidMaps, denySetgroups: plan.denySetgroups)
+                }
             } catch {
                 abort(&child)
                 throw error

@@ -6,12 +6,16 @@ let hostnameMax = 64
 extension SandboxSpec {
     /// Refuses a spec that cannot work, before anything is done. The error names the field and
     /// the value. `caller` defaults to this process's effective ids.
-    public func validate(caller: Caller = .current) throws(SandboxError) {
+    public func validate(caller: Caller = .current, subordinateIDs: SubordinateIDs? = nil) throws(SandboxError) {
         try validateCommand()
         try validateEnvironment()
         try validateCwdAndHostname()
         try validateNamespaces(caller: caller)
-        try validateIdentity(caller: caller)
+        if idMapping == .single {
+            try validateIdentity(caller: caller)
+        } else {
+            try validateRangeMaps(caller: caller, subordinateIDs ?? SubordinateIDs(caller: caller))
+        }
         try validateFds()
         try validateFilesystem()
         if let t = timeout, t <= .zero {
@@ -116,6 +120,40 @@ extension SandboxSpec {
                             "only your own \(field) (\(own)) or 0 can be mapped without a subordinate range",
                             hint: "use --\(field) 0 or --\(field) \(own)")
             }
+        }
+    }
+
+    private func validateRangeMaps(caller: Caller, _ sub: SubordinateIDs) throws(SandboxError) {
+        guard namespaces.user else {
+            throw .spec("id maps", "need a new user namespace", hint: "add --unshare-user")
+        }
+        let uids: [IDMap], gids: [IDMap]
+        switch idMapping {
+        case .auto:
+            let who = getpwuid(caller.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(caller.uid)"
+            if sub.uids.isEmpty && !caller.isRoot {
+                throw .spec("map auto", "no range for \(who) in /etc/subuid",
+                            hint: "usermod --add-subuids 100000-165535 \(who); `rsandbox doctor` shows your ranges")
+            }
+            if sub.gids.isEmpty && !caller.isRoot {
+                throw .spec("map auto", "no range for \(who) in /etc/subgid",
+                            hint: "usermod --add-subgids 100000-165535 \(who); `rsandbox doctor` shows your ranges")
+            }
+            uids = SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids)
+            gids = SubordinateIDs.autoMap(own: caller.gid, ranges: sub.gids)
+        case .explicit(let u, let g):
+            uids = u
+            gids = g
+        case .single:
+            return
+        }
+        try SubordinateIDs.check(uids, kind: .uid, own: caller.uid, entries: sub.uids, root: caller.isRoot)
+        try SubordinateIDs.check(gids, kind: .gid, own: caller.gid, entries: sub.gids, root: caller.isRoot)
+        if let uid, !SubordinateIDs.maps(uid, in: uids) {
+            throw .spec("uid \(uid)", "is not mapped by the uid map")
+        }
+        if let gid, !SubordinateIDs.maps(gid, in: gids) {
+            throw .spec("gid \(gid)", "is not mapped by the gid map")
         }
     }
 

@@ -36,6 +36,9 @@ enum RunArgumentParser {
         "--timeout": { o, v in o.timeout = v; return nil },
         "--json-status": { o, v in o.jsonStatus = v; return nil },
         "--rootfs": { o, v in o.rootfs = v; return nil },
+        "--map": { o, v in o.map = v; return nil },
+        "--uid-map": { o, v in o.uidMap.append(v); return nil },
+        "--gid-map": { o, v in o.gidMap.append(v); return nil },
     ]
 
     /// Filesystem flags and how many values each takes.

@@ -24,6 +24,9 @@ struct RunOptions: Equatable {
     var jsonStatus: String? = nil
     var dieWithParent = true
     var rootfs: String? = nil
+    var map: String? = nil
+    var uidMap: [String] = []
+    var gidMap: [String] = []
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -65,6 +68,23 @@ struct RunOptions: Equatable {
             }
             limit = d
         }
+        var mapping = IDMapping.single
+        switch map {
+        case nil, "single": break
+        case "auto": mapping = .auto
+        case let other?:
+            throw SandboxError(stage: .spec, item: "map \"\(other)\"", reason: "expected single or auto")
+        }
+        if !uidMap.isEmpty || !gidMap.isEmpty {
+            if map != nil {
+                throw SandboxError(stage: .spec, item: "map", reason: "--map and --uid-map/--gid-map exclude each other")
+            }
+            if uidMap.isEmpty || gidMap.isEmpty {
+                throw SandboxError(stage: .spec, item: uidMap.isEmpty ? "uid-map" : "gid-map",
+                                   reason: "give both --uid-map and --gid-map")
+            }
+            mapping = .explicit(uid: try Self.mapLines(uidMap, "uid-map"), gid: try Self.mapLines(gidMap, "gid-map"))
+        }
         var mounts: [Mount] = []
         for step in steps {
             mounts.append(try step.mount())
@@ -72,7 +92,28 @@ struct RunOptions: Equatable {
         return SandboxSpec(
             argv: argv, environment: env, cwd: chdir, hostname: hostname, namespaces: ns,
             uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
-            dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts)
+            dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts,
+            idMapping: mapping, idmapHelper: Self.helperOverride())
+    }
+
+    /// INSIDE:OUTSIDE:COUNT lines, strict decimal.
+    static func mapLines(_ values: [String], _ flag: String) throws(SandboxError) -> [IDMap] {
+        var out: [IDMap] = []
+        for v in values {
+            let f = v.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count == 3, f.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                  let i = UInt32(f[0]), let o = UInt32(f[1]), let c = UInt32(f[2]) else {
+                throw SandboxError(stage: .spec, item: "\(flag) \"\(v)\"", reason: "expected INSIDE:OUTSIDE:COUNT (decimal)")
+            }
+            out.append(IDMap(inside: i, outside: o, count: c))
+        }
+        return out
+    }
+
+    /// RSANDBOX_IDMAP names the helper to run (a build tree, a test); the helper trusts nothing
+    /// from its caller, so this is the caller's own business.
+    static func helperOverride() -> String? {
+        getenv("RSANDBOX_IDMAP").map { String(cString: $0) }
     }
 
     /// Spawns, waits and reports; returns the exit code.

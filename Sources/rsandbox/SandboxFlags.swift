@@ -23,10 +23,16 @@ struct SandboxFlags: ParsableArguments {
     @Flag(name: .customLong("as-pid-1"), help: "Exec the command as pid 1 instead of under the reaper.")
     var asPid1 = false
 
-    @Option(help: ArgumentHelp("The uid inside: your own (default) or 0. --uid 0 also maps your gid to 0 unless --gid is given.", valueName: "UID"))
+    @Option(help: ArgumentHelp("The uid inside: your own (default) or 0; with --map auto or --uid-map any mapped uid. --uid 0 also makes the gid 0 unless --gid is given.", valueName: "UID"))
     var uid: UInt32?
-    @Option(help: ArgumentHelp("The gid inside: your own (default) or 0.", valueName: "GID"))
+    @Option(help: ArgumentHelp("The gid inside: your own (default) or 0; with range maps any mapped gid.", valueName: "GID"))
     var gid: UInt32?
+    @Option(help: ArgumentHelp("How ids map: single (your own uid and gid only; the default) or auto (you are 0 inside, your /etc/subuid and /etc/subgid ranges are 1…N; needs rsandbox-idmap).", valueName: "MODE"))
+    var map: String?
+    @Option(help: ArgumentHelp("A uid map line (repeatable; with --gid-map). Ranges must be yours in /etc/subuid.", valueName: "INSIDE:OUTSIDE:COUNT"))
+    var uidMap: [String] = []
+    @Option(help: ArgumentHelp("A gid map line (repeatable; with --uid-map). Ranges must be yours in /etc/subgid.", valueName: "INSIDE:OUTSIDE:COUNT"))
+    var gidMap: [String] = []
     @Option(help: ArgumentHelp("Hostname inside (implies --unshare-uts).", valueName: "NAME"))
     var hostname: String?
     @Option(help: ArgumentHelp("Working directory inside (absolute).", valueName: "DIR"))

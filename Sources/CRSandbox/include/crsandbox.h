@@ -28,6 +28,7 @@ enum rs_stage {
     RS_STAGE_MOUNT = 16,         /* index = mount op: making, configuring or attaching it */
     RS_STAGE_PIVOT = 17,         /* the final pivot_root into the new root, detaching the old */
     RS_STAGE_SESSION = 18,       /* setsid, or the controlling terminal */
+    RS_STAGE_IDENTITY = 19,      /* setgroups/setresgid/setresuid to the inside ids asked for */
 };
 
 /* One step of the filesystem plan, executed in order inside the new root. */
@@ -109,6 +110,8 @@ struct rs_plan {
     uint8_t new_session;         /* setsid before exec (no controlling terminal) */
     uint8_t controlling_tty;     /* setsid and make fd 0 the controlling terminal */
     const char *rootfs;          /* "/oldroot/…" to bind as the new root; NULL: a fresh tmpfs */
+    int64_t switch_uid;          /* >= 0: setresuid to it before exec (range maps) */
+    int64_t switch_gid;          /* >= 0: setgroups(0) if allowed, then setresgid */
     uint32_t nmounts;
     const struct rs_mount_op *mounts;
 };
@@ -159,6 +162,10 @@ int rs_pty_open(int *master, int *replica);
 /* Copies the window size of terminal `from` to `to`. 0 or -errno. */
 int rs_winsize_copy(int from, int to);
 int rs_winsize_set(int fd, unsigned short rows, unsigned short cols);
+
+/* Runs a helper (posix_spawn, stdin/stdout on /dev/null) and collects what it writes on stderr
+ * into err (NUL-terminated). Returns its wait status, or -errno when it could not run. */
+int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long errlen);
 
 /* strerrorname_np(3): "ENOENT", or NULL. */
 const char *rs_errno_name(int err);
