@@ -25,13 +25,13 @@ import Testing
 
     @Test func mapsAreTheCallersSingleIds() {
         let own = Plan(spec: SandboxSpec(argv: ["true"]), caller: caller, inheritedEnvironment: [])
-        #expect(own.uidMap?.line == "1000 1000 1\n")
-        #expect(own.gidMap?.line == "1001 1001 1\n")
+        #expect(own.uidMaps.map(\.line) == ["1000 1000 1\n"])
+        #expect(own.gidMaps.map(\.line) == ["1001 1001 1\n"])
         let root = Plan(spec: SandboxSpec(argv: ["true"], uid: 0, gid: 0), caller: caller, inheritedEnvironment: [])
-        #expect(root.uidMap?.line == "0 1000 1\n")
-        #expect(root.gidMap?.line == "0 1001 1\n")
+        #expect(root.uidMaps.map(\.line) == ["0 1000 1\n"])
+        #expect(root.gidMaps.map(\.line) == ["0 1001 1\n"])
         let noUserns = Plan(spec: SandboxSpec(argv: ["true"], namespaces: .none), caller: caller, inheritedEnvironment: [])
-        #expect(noUserns.uidMap == nil)
+        #expect(noUserns.uidMaps.isEmpty)
     }
 
     @Test func idMapLineFormat() {

@@ -73,8 +73,23 @@ enum TestEnvironment {
         try! cp.run()
         cp.waitUntilExit()
         precondition(cp.terminationStatus == 0, "cannot copy \(source) to \(dest)")
+        installHelper(into: dir)
         return dest
     }()
+
+    /// rsandbox-idmap (scripts/build-helpers) beside the copied CLI, with its file capabilities,
+    /// so the CLI finds it next to itself as an installed one would be found.
+    static func installHelper(into dir: String) {
+        let built = packageRoot.appendingPathComponent(".build/helpers/rsandbox-idmap").path
+        precondition(FileManager.default.isExecutableFile(atPath: built), "run scripts/build-helpers first (scripts/test does)")
+        let rc = system("install -m 755 \(built) \(dir)/rsandbox-idmap && setcap cap_setuid,cap_setgid+ep \(dir)/rsandbox-idmap")
+        precondition(rc == 0, "cannot install rsandbox-idmap with its capabilities in \(dir)")
+    }
+
+    /// The helper the tests run directly.
+    static var helper: String {
+        (binary as NSString).deletingLastPathComponent + "/rsandbox-idmap"
+    }
 
     /// The argv prefix that runs a program as `runner`.
     static func prefix(_ runner: Runner) -> [String] {
