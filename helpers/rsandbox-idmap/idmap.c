@@ -69,20 +69,10 @@ static int overlaps(const struct range *a, const struct range *b)
     return a->start < b->start + b->count && b->start < a->start + a->count;
 }
 
-/* The caller's entries in a subordinate-id file [7][8]: the file must be root-owned and not
- * writable by group or others; malformed lines, count 0, start 0 and ranges past 2^32 are
- * skipped. An entry matches by user name or by decimal uid. */
-static size_t read_entries(const char *path, const char *user, uid_t uid, struct range *out)
+/* The caller's entries in subordinate-id text [7][8]: malformed lines, count 0, start 0 and
+ * ranges past 2^32 are skipped. An entry matches by user name or by decimal uid. */
+static size_t parse_entries(FILE *f, const char *user, uid_t uid, struct range *out)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        refuse("cannot read %s: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) < 0 || st.st_uid != 0 || (st.st_mode & 022) != 0 || !S_ISREG(st.st_mode))
-        refuse("%s must be a regular file owned by root and writable only by it", path);
     char uidstr[16];
     snprintf(uidstr, sizeof uidstr, "%u", (unsigned)uid);
     size_t n = 0;
@@ -109,6 +99,22 @@ static size_t read_entries(const char *path, const char *user, uid_t uid, struct
         out[n].count = count;
         n++;
     }
+    return n;
+}
+
+/* The file itself [7]: root-owned, not writable by group or others, a regular file. */
+static size_t read_entries(const char *path, const char *user, uid_t uid, struct range *out)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        refuse("cannot read %s: %s", path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || st.st_uid != 0 || (st.st_mode & 022) != 0 || !S_ISREG(st.st_mode))
+        refuse("%s must be a regular file owned by root and writable only by it", path);
+    size_t n = parse_entries(f, user, uid, out);
     fclose(f);
     return n;
 }
@@ -170,6 +176,7 @@ static void ensure_stdio(void)
     }
 }
 
+#ifndef RS_IDMAP_NO_MAIN
 int main(int argc, char **argv)
 {
     ensure_stdio();
@@ -278,3 +285,4 @@ int main(int argc, char **argv)
     write_file(dirfd, is_uid ? "uid_map" : "gid_map", text, len);
     return 0;
 }
+#endif
