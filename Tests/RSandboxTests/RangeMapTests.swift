@@ -62,6 +62,30 @@ import Testing
         #expect(bad.stderr.contains("uid-map \"0:x:1\": expected INSIDE:OUTSIDE:COUNT (decimal)"))
     }
 
+    @Test func ownGidOnlyLeavesSetgroupsDeniedInside() throws {
+        // A uid range with only your own gid: the helper denies setgroups (CVE-2018-7169), so
+        // nothing inside can drop a group that restricts you outside.
+        let r = try rsandbox(["run", "--uid-map", "0:\(user.uid):1", "--uid-map", "1:\(start):10", "--gid-map", "0:\(user.gid):1", "--",
+                              "sh", "-c", "cat /proc/self/setgroups; python3 -c 'import os\ntry:\n os.setgroups([])\n print(\"dropped\")\nexcept OSError as e: print(\"setgroups\", e.errno)'"],
+                             as: .testUser)
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.lines == ["deny", "setgroups 1"])
+        let auto = try rsandbox(["run", "--map", "auto", "--", "cat", "/proc/self/setgroups"], as: .testUser)
+        #expect(auto.lines == ["allow"], "with a gid range, setgroups stays usable")
+    }
+
+    @Test func installHelpersSetsTheFileCapabilities() throws {
+        let dir = TestEnvironment.makeSharedDirectory() + "/libexec"
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        let r = try Running([TestEnvironment.packageRoot.appendingPathComponent("scripts/install-helpers").path, dir], runner: .root).finish()
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\(dir)/rsandbox-idmap cap_setgid,cap_setuid=ep"), "\(r.stdout)")
+        let caps = try #require(HostProbe.fileCapabilities(dir + "/rsandbox-idmap"))
+        #expect(caps.permitted == (1 << 6) | (1 << 7) && caps.effective, "only cap_setuid and cap_setgid, never cap_setfcap")
+        var st = stat()
+        #expect(stat(dir + "/rsandbox-idmap", &st) == 0 && st.st_mode & S_ISUID == 0, "never setuid")
+    }
+
     @Test func aMissingHelperIsAnErrorNotAFallback() throws {
         let r = try Running([TestEnvironment.binary, "run", "--map", "auto", "--", "true"], runner: .testUser,
                             extraEnv: ["RSANDBOX_IDMAP": "/no/such/rsandbox-idmap"]).finish()

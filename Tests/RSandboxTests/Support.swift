@@ -82,7 +82,7 @@ enum TestEnvironment {
     static func installHelper(into dir: String) {
         let built = packageRoot.appendingPathComponent(".build/helpers/rsandbox-idmap").path
         precondition(FileManager.default.isExecutableFile(atPath: built), "run scripts/build-helpers first (scripts/test does)")
-        let rc = system("install -m 755 \(built) \(dir)/rsandbox-idmap && setcap cap_setuid,cap_setgid+ep \(dir)/rsandbox-idmap")
+        let rc = system("install -m 755 \(built) \(dir)/rsandbox-idmap && PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid+ep \(dir)/rsandbox-idmap")
         precondition(rc == 0, "cannot install rsandbox-idmap with its capabilities in \(dir)")
     }
 
