@@ -75,9 +75,12 @@ public struct Plan: Sendable, Equatable {
         denySetgroups = true
         if ns.user {
             switch spec.idMapping {
-            case .single:
+            case .current:
                 uidMaps = [IDMap(inside: spec.uid ?? caller.uid, outside: caller.uid)]
                 gidMaps = [IDMap(inside: spec.gid ?? caller.gid, outside: caller.gid)]
+            case .root:
+                uidMaps = [IDMap(inside: 0, outside: caller.uid)]
+                gidMaps = [IDMap(inside: 0, outside: caller.gid)]
             case .auto:
                 let sub = subordinateIDs ?? SubordinateIDs(caller: caller)
                 uidMaps = SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids)
@@ -86,7 +89,7 @@ public struct Plan: Sendable, Equatable {
                 uidMaps = u
                 gidMaps = g
             }
-            if spec.idMapping != .single {
+            if !spec.idMapping.isSingle {
                 let ownOnly = uidMaps == [IDMap(inside: uidMaps.first?.inside ?? 0, outside: caller.uid)]
                     && gidMaps == [IDMap(inside: gidMaps.first?.inside ?? 0, outside: caller.gid)]
                 needsHelper = !caller.isRoot && !ownOnly

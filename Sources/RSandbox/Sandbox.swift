@@ -42,7 +42,7 @@ public final class Sandbox: Sendable {
 
     /// Creates the sandbox and starts its command. Validates the spec first.
     public static func spawn(_ spec: SandboxSpec, caller: Caller = .current) throws(SandboxError) -> Sandbox {
-        let sub = spec.idMapping == .single ? nil : SubordinateIDs(caller: caller)
+        let sub = spec.idMapping.isSingle ? nil : SubordinateIDs(caller: caller)
         try spec.validate(caller: caller, subordinateIDs: sub)
         let plan = Plan(spec: spec, caller: caller, subordinateIDs: sub)
         return try Spawner(plan: plan, helper: spec.idmapHelper).spawn(timeout: spec.timeout)

@@ -50,7 +50,7 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         mounts: [Mount] = [],
         newSession: Bool = true,
         controllingTerminal: Bool = false,
-        idMapping: IDMapping = .single,
+        idMapping: IDMapping = .current,
         idmapHelper: String? = nil
     ) {
         self.argv = argv
@@ -163,10 +163,17 @@ public struct FileDescriptorMapping: Codable, Sendable, Equatable {
 /// How the user namespace maps ids.
 public enum IDMapping: Codable, Sendable, Equatable {
     /// Only the caller's own uid and gid, seen inside as `uid`/`gid` (your own, or 0).
-    case single
+    case current
+    /// Only the caller's own ids, seen inside as 0 (root inside, you outside).
+    case root
     /// podman's default: the caller is 0 inside and its subordinate ranges (/etc/subuid,
     /// /etc/subgid) are 1…N.
     case auto
     /// These lines exactly. Anything but the caller's own id needs its subordinate ranges.
     case explicit(uid: [IDMap], gid: [IDMap])
+
+    /// The single-id mappings, written by the parent itself (no helper).
+    public var isSingle: Bool {
+        self == .current || self == .root
+    }
 }

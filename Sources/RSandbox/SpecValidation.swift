@@ -11,7 +11,7 @@ extension SandboxSpec {
         try validateEnvironment()
         try validateCwdAndHostname()
         try validateNamespaces(caller: caller)
-        if idMapping == .single {
+        if idMapping.isSingle {
             try validateIdentity(caller: caller)
         } else {
             try validateRangeMaps(caller: caller, subordinateIDs ?? SubordinateIDs(caller: caller))
@@ -108,6 +108,16 @@ extension SandboxSpec {
     }
 
     private func validateIdentity(caller: Caller) throws(SandboxError) {
+        if idMapping == .root {
+            for (field, asked) in [("uid", uid), ("gid", gid)] {
+                if let asked, asked != 0 {
+                    throw .spec("\(field) \(asked)", "with the root map the \(field) inside is 0")
+                }
+            }
+            if !namespaces.user {
+                throw .spec("map root", "needs a new user namespace", hint: "add --unshare-user")
+            }
+        }
         for (field, asked, own) in [("uid", uid, caller.uid), ("gid", gid, caller.gid)] {
             guard let asked, asked != own else { continue }
             if !namespaces.user {
@@ -144,7 +154,7 @@ extension SandboxSpec {
         case .explicit(let u, let g):
             uids = u
             gids = g
-        case .single:
+        case .current, .root:
             return
         }
         try SubordinateIDs.check(uids, kind: .uid, own: caller.uid, entries: sub.uids, root: caller.isRoot)

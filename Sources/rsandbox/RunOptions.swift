@@ -68,12 +68,13 @@ struct RunOptions: Equatable {
             }
             limit = d
         }
-        var mapping = IDMapping.single
+        var mapping = IDMapping.current
         switch map {
-        case nil, "single": break
+        case nil, "current": break
+        case "root": mapping = .root
         case "auto": mapping = .auto
         case let other?:
-            throw SandboxError(stage: .spec, item: "map \"\(other)\"", reason: "expected single or auto")
+            throw SandboxError(stage: .spec, item: "map \"\(other)\"", reason: "expected current, root or auto")
         }
         if !uidMap.isEmpty || !gidMap.isEmpty {
             if map != nil {

@@ -27,7 +27,7 @@ struct SandboxFlags: ParsableArguments {
     var uid: UInt32?
     @Option(help: ArgumentHelp("The gid inside: your own (default) or 0; with range maps any mapped gid.", valueName: "GID"))
     var gid: UInt32?
-    @Option(help: ArgumentHelp("How ids map: single (your own uid and gid only; the default) or auto (you are 0 inside, your /etc/subuid and /etc/subgid ranges are 1…N; needs rsandbox-idmap).", valueName: "MODE"))
+    @Option(help: ArgumentHelp("How ids map: current (your own uid and gid only; the default), root (only yours, seen as 0) or auto (you are 0 inside, your /etc/subuid and /etc/subgid ranges are 1…N; needs rsandbox-idmap).", valueName: "MODE"))
     var map: String?
     @Option(help: ArgumentHelp("A uid map line (repeatable; with --gid-map). Ranges must be yours in /etc/subuid.", valueName: "INSIDE:OUTSIDE:COUNT"))
     var uidMap: [String] = []

@@ -245,3 +245,30 @@ import Testing
         #expect(t3.file("uid_map").isEmpty)
     }
 }
+
+extension IDMapHelperTests {
+    /// [1] The target is pinned by a directory fd: if it is reaped while the helper runs and its
+    /// pid goes to a new process (of the same user, in a fresh user namespace), the helper fails
+    /// with ESRCH and the newcomer gets no map. Root slows the helper down with strace (a delay on
+    /// its ioctls, after /proc/PID is open) and steers the pid with ns_last_pid.
+    @Test func aReusedPidIsNotMapped() throws {
+        var first: Target? = try Target()
+        let pid = first!.pid
+        let slow = try Running(["/usr/bin/strace", "-f", "-qq", "-o", "/dev/null", "-u", user.name,
+                                "-e", "trace=ioctl", "-e", "inject=ioctl:delay_enter=1500000",
+                                TestEnvironment.helper, "uid", "\(pid)", "0", "\(user.uid)", "1"], runner: .root)
+        usleep(500_000)
+        first = nil // killed and reaped
+        var second: Target? = nil
+        for _ in 0..<50 {
+            try? "\(pid - 1)".write(toFile: "/proc/sys/kernel/ns_last_pid", atomically: false, encoding: .utf8)
+            let t = try Target()
+            if t.pid == pid { second = t; break }
+        }
+        let r = slow.finish()
+        let newcomer = try #require(second, "could not get pid \(pid) again (a busy machine); the race is unproven this run")
+        #expect(r.code == 1)
+        #expect(r.stderr == "rsandbox-idmap: cannot open uid_map of the target: No such process\n", "\(r.stderr)")
+        #expect(newcomer.file("uid_map").isEmpty, "the process that got the pid was not mapped")
+    }
+}

@@ -140,3 +140,16 @@ import Testing
         #expect(refusal([IDMap(inside: 0, outside: 100000, count: 0)]) == "line 1: count must be at least 1")
     }
 }
+
+extension RangeMapTests {
+    @Test func rootMapShowsTheCallerAsZero() throws {
+        let r = try rsandbox(["run", "--map", "root", "--", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map"], as: .testUser)
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(Array(r.lines.prefix(2)) == ["0", "0"])
+        #expect(r.lines.last?.split(separator: " ").map(String.init) == ["0", "\(user.uid)", "1"])
+        let conflict = try rsandbox(["run", "--map", "root", "--uid", "5", "--", "true"], as: .testUser)
+        #expect(conflict.stderr.contains("spec: uid 5: with the root map the uid inside is 0"))
+        let bad = try rsandbox(["run", "--map", "everything", "--", "true"], as: .testUser)
+        #expect(bad.stderr.contains("map \"everything\": expected current, root or auto"))
+    }
+}
