@@ -272,3 +272,32 @@ extension IDMapHelperTests {
         #expect(newcomer.file("uid_map").isEmpty, "the process that got the pid was not mapped")
     }
 }
+
+extension IDMapHelperTests {
+    /// [8] An all-digit user name: entries match its name or its own decimal uid, never the
+    /// entry of a user whose uid happens to equal the name.
+    @Test func allDigitUserNamesMatchByNameOrOwnUid() throws {
+        guard let pw = getpwnam("424242") else {
+            Issue.record("scripts/setup-test-user creates the all-digit user 424242")
+            return
+        }
+        let uid = pw.pointee.pw_uid
+        let dir = userDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 424242:… is its entry by name; \(uid):… by uid; "2742:…" is the test user's uid, not its name.
+        let fixture = "424242:5000000:10\n\(uid):6000000:10\n2742:7000000:10\n"
+        FileManager.default.createFile(atPath: dir + "/subuid", contents: Data(fixture.utf8))
+        chmod(dir + "/subuid", 0o644)
+        chown(dir + "/subuid", 0, 0)
+        let asUser = "setpriv --reuid=\(uid) --regid=\(pw.pointee.pw_gid) --clear-groups --"
+        func attempt(_ outside: String) throws -> CLIResult {
+            let script = "mount --bind \(dir)/subuid /etc/subuid && (\(asUser) unshare -U sleep 30 & ) && sleep 0.3 && "
+                + "P=$(pgrep -u \(uid) -n sleep) && \(asUser) \(TestEnvironment.helper) uid $P 1 \(outside) 10; rc=$?; pkill -u \(uid) sleep; exit $rc"
+            return try Running(["/usr/bin/unshare", "-m", "/bin/sh", "-c", script], runner: .root).finish()
+        }
+        #expect(try attempt("5000000").code == 0, "by name")
+        #expect(try attempt("6000000").code == 0, "by its own uid")
+        let other = try attempt("7000000")
+        #expect(other.code == 1 && other.stderr.contains("are not yours"), "another user's uid entry: \(other.stderr)")
+    }
+}
