@@ -6,23 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
-user=${RSANDBOX_TEST_USER:-rsandbox-test}
-[ "$(id -u)" = 0 ] || { echo "bench/mounts.sh: run as root; it runs the commands as $user" >&2; exit 1; }
-scripts/install-deps
-scripts/setup-test-user >/dev/null
-[ -x .build/release/rsandbox ] && [ -z "${REBUILD:-}" ] || scripts/build >/dev/null
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-cp .build/release/rsandbox "$work/rsandbox"
-chown "$user" "$work"
+source bench/lib.sh
 binds() {
     local a="--ro-bind / / --tmpfs /mnt"
     for i in $(seq 1 "$1"); do a="$a --ro-bind /usr /mnt/b$i"; done
     echo "$a"
 }
-mkdir -p bench/results
 cmds=()
 for n in 1 50 500; do
     cmds+=(-n "rsandbox-$n" "$work/rsandbox run $(binds "$n") -- /bin/true")

@@ -5,18 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}
-user=${RSANDBOX_TEST_USER:-rsandbox-test}
-[ "$(id -u)" = 0 ] || { echo "bench/start.sh: run as root; it runs the commands as $user" >&2; exit 1; }
-scripts/install-deps
-scripts/setup-test-user >/dev/null
-[ -x .build/release/rsandbox ] && [ -z "${REBUILD:-}" ] || scripts/build >/dev/null
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-cp .build/release/rsandbox "$work/rsandbox"
-mkdir -p bench/results
-chown "$user" "$work"
+source bench/lib.sh
 
 cd "$work"
 setpriv --reuid="$user" --regid="$user" --clear-groups -- \

@@ -300,6 +300,16 @@ static void do_bind(const struct op_ctx *c, int rootfd, const struct rs_mount_op
     attach_at(c, rootfd, src, op->dest, S_ISDIR(st.st_mode));
 }
 
+/* A fresh filesystem of `type` attached at `rel`. */
+static void mount_new_fs(const struct op_ctx *c, int rootfd, const char *type, char *options,
+                         uint64_t attrs, const char *rel)
+{
+    int m = make_fs(type, options, attrs);
+    if (m < 0)
+        op_fail(c, RS_STAGE_MOUNT, errno);
+    attach_at(c, rootfd, m, rel, 1);
+}
+
 static void bind_dev_node(const struct op_ctx *c, int devfd, const char *name)
 {
     char *buf = c->p->path_buf;
@@ -343,10 +353,7 @@ static void mount_in_dir(const struct op_ctx *c, int dirfd, const char *name, co
 static void do_dev(const struct op_ctx *c, int rootfd, const struct rs_mount_op *op)
 {
     char dev_opts[] = "mode=0755";
-    int m = make_fs("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-    if (m < 0)
-        op_fail(c, RS_STAGE_MOUNT, errno);
-    attach_at(c, rootfd, m, op->dest, 1);
+    mount_new_fs(c, rootfd, "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, op->dest);
     int devfd = open_in_root(rootfd, op->dest, O_PATH | O_DIRECTORY);
     if (devfd < 0)
         op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
@@ -450,27 +457,15 @@ static void do_op(const struct op_ctx *c, int rootfd, const struct rs_mount_op *
     case RS_MOUNT_BIND:
         do_bind(c, rootfd, op);
         break;
-    case RS_MOUNT_TMPFS: {
-        int m = make_fs("tmpfs", op->options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (m < 0)
-            op_fail(c, RS_STAGE_MOUNT, errno);
-        attach_at(c, rootfd, m, op->dest, 1);
+    case RS_MOUNT_TMPFS:
+        mount_new_fs(c, rootfd, "tmpfs", op->options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, op->dest);
         break;
-    }
-    case RS_MOUNT_PROC: {
-        int m = make_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-        if (m < 0)
-            op_fail(c, RS_STAGE_MOUNT, errno);
-        attach_at(c, rootfd, m, op->dest, 1);
+    case RS_MOUNT_PROC:
+        mount_new_fs(c, rootfd, "proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, op->dest);
         break;
-    }
-    case RS_MOUNT_MQUEUE: {
-        int m = make_fs("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-        if (m < 0)
-            op_fail(c, RS_STAGE_MOUNT, errno);
-        attach_at(c, rootfd, m, op->dest, 1);
+    case RS_MOUNT_MQUEUE:
+        mount_new_fs(c, rootfd, "mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, op->dest);
         break;
-    }
     case RS_MOUNT_DEV:
         do_dev(c, rootfd, op);
         break;
