@@ -203,10 +203,13 @@ import Testing
     }
 
     @Test func skipsHostileSubuidLines() throws {
+        // The last one: a line too long for any real entry, whose tail looks like an entry.
         let hostile = "\(user.name):0:0\n\(user.name):0:100\n\(user.name):4294967290:100\n\(user.name):100:0\n"
             + "\(user.name)::\n\(user.name):5:5:5\n \(user.name):300:10\n"
+            + String(repeating: "x", count: 600) + "\n" + String(repeating: "y", count: 511) + "\(user.name):400:10\n"
         for (lines, desc) in [(["1", "100", "1"], "count 0 once matched every id"), (["1", "1", "1"], "start 0"),
-                              (["1", "4294967290", "1"], "past 2^32"), (["1", "300", "1"], "name with a space")] {
+                              (["1", "4294967290", "1"], "past 2^32"), (["1", "300", "1"], "name with a space"),
+                              (["1", "400", "1"], "the tail of an overlong line")] {
             let r = try withSubuid(hostile, mode: 0o644) { pid in ["uid", "\(pid)"] + lines }
             #expect(r.code == 1, "\(desc)")
             #expect(r.stderr.contains("are not yours"), "\(desc): \(r.stderr)")

@@ -79,8 +79,15 @@ static size_t parse_entries(FILE *f, const char *user, uid_t uid, struct range *
     char line[512];
     while (fgets(line, sizeof line, f)) {
         size_t len = strlen(line);
-        if (len && line[len - 1] == '\n')
+        if (len && line[len - 1] == '\n') {
             line[--len] = '\0';
+        } else if (!feof(f)) {
+            /* Longer than any real entry: skip all of it, never parse its tail as a line. */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
         char *c1 = strchr(line, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c1 || !c2 || strchr(c2 + 1, ':'))
