@@ -25,6 +25,8 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case mount
         case pivot
         case session
+        /// Switching to the inside uid or gid asked for (range maps).
+        case identity
         case wait
         case signal
     }
@@ -93,6 +95,7 @@ extension SandboxError.Stage {
         case RS_STAGE_MOUNT_SOURCE.rawValue, RS_STAGE_MOUNT_TARGET.rawValue, RS_STAGE_MOUNT.rawValue: self = .mount
         case RS_STAGE_PIVOT.rawValue: self = .pivot
         case RS_STAGE_SESSION.rawValue: self = .session
+        case RS_STAGE_IDENTITY.rawValue: self = .identity
         default: self = .exec
         }
     }
@@ -170,6 +173,8 @@ extension SandboxError {
             item = "new root"
         case .session:
             item = plan.controllingTerminal ? "controlling terminal (fd 0)" : "setsid"
+        case .identity:
+            item = report.index == 1 ? "uid \(plan.switchUid ?? 0)" : "gid \(plan.switchGid ?? 0)"
         case .pdeathsig, .mountPrivate, .reaper, .signals, .sync, .clone:
             item = stage.rawValue
         default:

@@ -50,6 +50,8 @@ import Testing
             (RS_STAGE_PDEATHSIG, .pdeathsig), (RS_STAGE_MOUNT_PRIVATE, .mountPrivate), (RS_STAGE_MOUNT_PROC, .mountProc),
             (RS_STAGE_HOSTNAME, .hostname), (RS_STAGE_LOOPBACK, .loopback), (RS_STAGE_CHDIR, .chdir),
             (RS_STAGE_REAPER, .reaper), (RS_STAGE_SIGNALS, .signals), (RS_STAGE_FDS, .fds), (RS_STAGE_EXEC, .exec),
+            (RS_STAGE_NEW_ROOT, .newRoot), (RS_STAGE_MOUNT_SOURCE, .mount), (RS_STAGE_MOUNT_TARGET, .mount), (RS_STAGE_MOUNT, .mount),
+            (RS_STAGE_PIVOT, .pivot), (RS_STAGE_SESSION, .session), (RS_STAGE_IDENTITY, .identity),
         ]
         for (raw, stage) in pairs {
             #expect(SandboxError.Stage(report: Int32(raw.rawValue)) == stage)
