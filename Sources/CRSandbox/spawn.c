@@ -16,7 +16,11 @@
 #define CLONE_PIDFD 0x00001000
 #endif
 
-/* struct clone_args, version 0 (Linux 5.3): all rs_spawn needs so far. */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args, version 2 (Linux 5.7): with the cgroup field. */
 struct rs_clone_args {
     uint64_t flags;
     uint64_t pidfd;
@@ -26,6 +30,9 @@ struct rs_clone_args {
     uint64_t stack;
     uint64_t stack_size;
     uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    uint64_t cgroup;
 };
 
 pid_t rs_raw_fork(void)
@@ -78,6 +85,11 @@ static int spawn_here(const struct rs_plan *plan, struct rs_child *out)
     a.flags = plan->clone_flags | CLONE_PIDFD;
     a.pidfd = (uint64_t)(uintptr_t)&pidfd;
     a.exit_signal = SIGCHLD;
+    if (plan->cgroup_fd >= 0) {
+        /* Born in its leaf: no moment in which it runs unlimited. */
+        a.flags |= CLONE_INTO_CGROUP;
+        a.cgroup = (uint64_t)plan->cgroup_fd;
+    }
     long pid = syscall(SYS_clone3, &a, sizeof a);
     if (pid == 0)
         rs_child_main(plan, &f);

@@ -10,6 +10,11 @@ public struct ExitStatus: Sendable, Equatable {
     public var termination: Termination
     /// The sandbox's timeout expired and it was killed.
     public var timedOut: Bool
+    /// What its cgroup recorded, when it had limits.
+    public var usage: CgroupUsage? = nil
+
+    /// The kernel's OOM killer killed a process of the sandbox (memory.events oom_kill).
+    public var oomKilled: Bool { (usage?.oomKills ?? 0) > 0 }
 
     public init(termination: Termination, timedOut: Bool = false) {
         self.termination = termination

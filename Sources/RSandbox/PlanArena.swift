@@ -9,7 +9,7 @@ final class PlanArena {
     /// Room for "dir/argv0" during the PATH search (PATH_MAX).
     static let pathBufferSize = 4096
 
-    init(_ plan: Plan) {
+    init(_ plan: Plan, cgroupFD: Int32 = -1) {
         var strings = plan.argv + plan.envp + [plan.searchPath, plan.cwd ?? "", plan.hostname ?? "", plan.rootfs ?? ""]
         for m in plan.mounts {
             strings += [m.source, m.dest, m.options, m.lowerdir, m.upperdir, m.workdir, m.scratch].compactMap { $0 }
@@ -100,6 +100,7 @@ final class PlanArena {
             new_session: plan.newSession ? 1 : 0,
             controlling_tty: plan.controllingTerminal ? 1 : 0,
             rootfs: rootfs,
+            cgroup_fd: cgroupFD,
             switch_uid: plan.switchUid.map { Int64($0) } ?? -1,
             switch_gid: plan.switchGid.map { Int64($0) } ?? -1,
             nmounts: UInt32(plan.mounts.count),

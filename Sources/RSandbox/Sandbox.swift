@@ -16,9 +16,11 @@ public final class Sandbox: Sendable {
     private let timeout: Duration?
     /// The command shares the caller's session (and so gets its terminal's signals directly).
     private let sharesCallerSession: Bool
+    private let leaf: Cgroup2.Leaf?
     private let result = Mutex<ExitStatus?>(nil)
 
-    init(child: rs_child, plan: Plan, timeout: Duration?) {
+    init(child: rs_child, plan: Plan, timeout: Duration?, leaf: Cgroup2.Leaf? = nil) {
+        self.leaf = leaf
         pid = child.pid
         pidfd = child.pidfd
         statusFD = child.status_fd
@@ -38,6 +40,7 @@ public final class Sandbox: Sendable {
         }
         close(pidfd)
         if statusFD >= 0 { close(statusFD) }
+        leaf?.remove()
     }
 
     /// Creates the sandbox and starts its command. Validates the spec first.
@@ -45,7 +48,7 @@ public final class Sandbox: Sendable {
         let sub = spec.idMapping.isSingle ? nil : SubordinateIDs(caller: caller)
         try spec.validate(caller: caller, subordinateIDs: sub)
         let plan = Plan(spec: spec, caller: caller, subordinateIDs: sub)
-        return try Spawner(plan: plan, helper: spec.idmapHelper).spawn(timeout: spec.timeout)
+        return try Spawner(plan: plan, helper: spec.idmapHelper, limits: spec.limits).spawn(timeout: spec.timeout)
     }
 
     /// Sends `sig` to the sandbox's first process. With a reaper as pid 1, SIGTERM, SIGINT,
@@ -62,6 +65,7 @@ public final class Sandbox: Sendable {
 
     /// Kills the sandbox (all of it when it has its own pid namespace). Harmless once it exited.
     public func kill() {
+        if let leaf { try? SystemFile.write(leaf.path + "/cgroup.kill", "1") }
         _ = rs_pidfd_send_signal(pidfd, SIGKILL)
     }
 
@@ -188,7 +192,11 @@ public final class Sandbox: Sendable {
            read(statusFD, &commandStatus, MemoryLayout<Int32>.size) == MemoryLayout<Int32>.size {
             status = commandStatus
         }
-        let done = ExitStatus(waitStatus: status, timedOut: timedOut)
+        var done = ExitStatus(waitStatus: status, timedOut: timedOut)
+        if let leaf {
+            done.usage = leaf.usage()
+            leaf.remove()
+        }
         result.withLock { $0 = done }
         return done
     }

@@ -27,6 +27,8 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case session
         /// Switching to the inside uid or gid asked for (range maps).
         case identity
+        /// Finding or preparing the delegated cgroup2 subtree, or a sandbox's leaf in it.
+        case cgroup
         case wait
         case signal
     }

@@ -33,6 +33,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var idMapping: IDMapping
     /// The rsandbox-idmap to run; nil looks next to the executable and in the install dirs.
     public var idmapHelper: String?
+    /// Resource limits (a cgroup2 leaf in a delegated subtree); nil: none, and no cgroup work.
+    public var limits: CgroupLimits?
 
     public init(
         argv: [String],
@@ -51,7 +53,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         newSession: Bool = true,
         controllingTerminal: Bool = false,
         idMapping: IDMapping = .current,
-        idmapHelper: String? = nil
+        idmapHelper: String? = nil,
+        limits: CgroupLimits? = nil
     ) {
         self.argv = argv
         self.environment = environment
@@ -70,6 +73,7 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.controllingTerminal = controllingTerminal
         self.idMapping = idMapping
         self.idmapHelper = idmapHelper
+        self.limits = limits
     }
 
     /// Whether the sandbox gets a root of its own (any mount, or a rootfs).

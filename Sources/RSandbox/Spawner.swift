@@ -8,6 +8,9 @@ struct Spawner {
     /// The rsandbox-idmap to run, when the plan needs one.
     var helper: String? = nil
 
+    /// Resource limits: a leaf in the delegated subtree, the child born in it.
+    var limits: CgroupLimits? = nil
+
     func spawn(timeout: Duration?) throws(SandboxError) -> Sandbox {
         // Found before anything is cloned: a missing helper is a clear error, never a fallback.
         var helperPath: String? = nil
@@ -15,11 +18,26 @@ struct Spawner {
             guard let found = helper ?? IDMapHelper.locate() else { throw IDMapHelper.notInstalled() }
             helperPath = found
         }
-        let arena = PlanArena(plan)
+        var leaf: Cgroup2.Leaf? = nil
+        var cgroupFD: Int32 = -1
+        if let limits, !limits.isEmpty {
+            let cg = try Cgroup2.prepare(for: limits.controllers)
+            let l = try cg.makeLeaf(limits: limits)
+            cgroupFD = l.open()
+            if cgroupFD < 0 {
+                let err = errno
+                l.remove()
+                throw .system(.cgroup, err, item: l.path)
+            }
+            leaf = l
+        }
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        let arena = PlanArena(plan, cgroupFD: cgroupFD)
         var child = rs_child(pid: 0, pidfd: -1, sync_fd: -1, report_fd: -1, status_fd: -1)
         var raw = arena.raw
         let r = withExtendedLifetime(arena) { rs_spawn(&raw, &child) }
         if r < 0 {
+            leaf?.remove()
             throw cloneError(-r)
         }
         if !plan.uidMaps.isEmpty {
@@ -31,12 +49,14 @@ struct Spawner {
                 }
             } catch {
                 abort(&child)
+                leaf?.remove()
                 throw error
             }
         }
         let released = rs_release(&child)
         if released < 0 {
             abort(&child)
+            leaf?.remove()
             throw .system(.sync, -released, item: "pid \(child.pid)")
         }
         var report = rs_report()
@@ -45,10 +65,11 @@ struct Spawner {
         child.report_fd = -1
         if got != 0 {
             abort(&child)
+            leaf?.remove()
             if got < 0 { throw .system(.sync, -got, item: "report pipe") }
             throw SandboxError(report: report, plan: plan)
         }
-        return Sandbox(child: child, plan: plan, timeout: timeout)
+        return Sandbox(child: child, plan: plan, timeout: timeout, leaf: leaf)
     }
 
     private func cloneError(_ err: Int32) -> SandboxError {

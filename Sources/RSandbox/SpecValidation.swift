@@ -18,6 +18,7 @@ extension SandboxSpec {
         }
         try validateFds()
         try validateFilesystem()
+        try limits?.validate()
         if let t = timeout, t <= .zero {
             throw .spec("timeout \(t)", "must be greater than zero")
         }

@@ -39,6 +39,11 @@ enum RunArgumentParser {
         "--map": { o, v in o.map = v; return nil },
         "--uid-map": { o, v in o.uidMap.append(v); return nil },
         "--gid-map": { o, v in o.gidMap.append(v); return nil },
+        "--memory": { o, v in o.memory = v; return nil },
+        "--memory-swap": { o, v in o.memorySwap = v; return nil },
+        "--cpus": { o, v in o.cpus = v; return nil },
+        "--cpu-weight": { o, v in o.cpuWeight = v; return nil },
+        "--pids": { o, v in o.pids = v; return nil },
     ]
 
     /// Filesystem flags and how many values each takes.

@@ -27,6 +27,11 @@ struct RunOptions: Equatable {
     var map: String? = nil
     var uidMap: [String] = []
     var gidMap: [String] = []
+    var memory: String? = nil
+    var memorySwap: String? = nil
+    var cpus: String? = nil
+    var cpuWeight: String? = nil
+    var pids: String? = nil
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -90,11 +95,44 @@ struct RunOptions: Equatable {
         for step in steps {
             mounts.append(try step.mount())
         }
+        let limits = try parseLimits()
         return SandboxSpec(
             argv: argv, environment: env, cwd: chdir, hostname: hostname, namespaces: ns,
             uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
             dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts,
-            idMapping: mapping, idmapHelper: Self.helperOverride())
+            idMapping: mapping, idmapHelper: Self.helperOverride(), limits: limits)
+    }
+
+    /// The limit flags, units and ranges checked here (validation checks them again).
+    func parseLimits() throws(SandboxError) -> CgroupLimits? {
+        var l = CgroupLimits()
+        func bytes(_ v: String?, _ flag: String, zero: Bool = false) throws(SandboxError) -> UInt64? {
+            guard let v else { return nil }
+            if zero && v == "0" { return 0 }
+            guard let n = RunArgumentParser.bytes(v) else {
+                throw SandboxError(stage: .spec, item: "\(flag) \"\(v)\"",
+                                   reason: "expected a size such as 512M or 2G\(zero ? " (or 0)" : "") greater than zero")
+            }
+            return n
+        }
+        func number(_ v: String?, _ flag: String) throws(SandboxError) -> UInt32? {
+            guard let v else { return nil }
+            guard let n = UInt32(v), n > 0 else {
+                throw SandboxError(stage: .spec, item: "\(flag) \"\(v)\"", reason: "expected a whole number greater than zero")
+            }
+            return n
+        }
+        l.memory = try bytes(memory, "memory")
+        l.memorySwap = try bytes(memorySwap, "memory-swap", zero: true)
+        if let cpus {
+            guard cpus.allSatisfy({ $0.isNumber || $0 == "." }), let c = Double(cpus), c > 0 else {
+                throw SandboxError(stage: .spec, item: "cpus \"\(cpus)\"", reason: "expected a number of CPUs greater than zero, such as 0.5 or 2")
+            }
+            l.cpus = c
+        }
+        l.cpuWeight = try number(cpuWeight, "cpu-weight")
+        l.pids = try number(pids, "pids")
+        return l.isEmpty ? nil : l
     }
 
     /// INSIDE:OUTSIDE:COUNT lines, strict decimal.
@@ -132,6 +170,11 @@ struct RunOptions: Equatable {
             let exit = try box.waitBlocking(forwarding: Sandbox.forwardedSignals)
             status.exit = exit
             code = exit.shellCode
+            if exit.oomKilled {
+                let limit = spec.limits?.memory.map(Self.size) ?? "?"
+                let peak = exit.usage?.memoryPeak.map(Self.size) ?? "unknown"
+                writeStderr("rsandbox: killed: out of memory (limit \(limit), peak \(peak))\n")
+            }
         } catch {
             status.error = error
             writeStderr("rsandbox: \(error)\n")
@@ -148,6 +191,20 @@ struct RunOptions: Equatable {
             }
         }
         return code
+    }
+
+    /// 536870912 → "512M".
+    static func size(_ n: UInt64) -> String {
+        for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] as [(String, UInt64)] where n >= 1 << shift {
+            let v = Double(n) / Double(UInt64(1) << shift)
+            return (v == v.rounded() ? String(Int(v)) : String(format1(v))) + unit
+        }
+        return "\(n)"
+    }
+
+    static func format1(_ v: Double) -> String {
+        let tenths = Int((v * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func exitCode(for error: SandboxError) -> Int32 {

@@ -52,6 +52,18 @@ struct SandboxFlags: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Kill the sandbox when rsandbox dies.")
     var dieWithParent = true
 
+    // Resource limits, in a cgroup2 leaf of a delegated subtree (docs/limits.md).
+    @Option(help: ArgumentHelp("memory.max: e.g. 512M, 2G (K, M, G suffixes). An OOM kill is reported.", valueName: "BYTES"))
+    var memory: String?
+    @Option(help: ArgumentHelp("memory.swap.max (0: no swap).", valueName: "BYTES"))
+    var memorySwap: String?
+    @Option(help: ArgumentHelp("cpu.max as a number of CPUs: 0.5 is half of one.", valueName: "N"))
+    var cpus: String?
+    @Option(help: ArgumentHelp("cpu.weight, 1-10000 (default 100).", valueName: "WEIGHT"))
+    var cpuWeight: String?
+    @Option(help: ArgumentHelp("pids.max: how many processes and threads at most.", valueName: "N"))
+    var pids: String?
+
     // Filesystem steps, applied in the order given, inside a root of the sandbox's own.
     @Option(help: ArgumentHelp("Use DIR as the root (pivot_root into it).", valueName: "DIR"))
     var rootfs: String?

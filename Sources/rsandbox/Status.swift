@@ -14,6 +14,11 @@ struct Status {
         self.started = started
     }
 
+    static func seconds(_ d: Duration) -> Double {
+        let (s, atto) = d.components
+        return Double(s) + Double(atto) / 1e18
+    }
+
     static func clock() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -41,6 +46,10 @@ struct Status {
         fields.append(("command_exit_code", commandCode))
         fields.append(("signal", signal))
         fields.append(("timed_out", .bool(exit?.timedOut ?? false)))
+        fields.append(("oom_killed", .bool(exit?.oomKilled ?? false)))
+        fields.append(("memory_peak_bytes", exit?.usage?.memoryPeak.map { .int(Int64($0)) } ?? .null))
+        fields.append(("cpu_user_seconds", exit?.usage?.cpuUser.map { .double(Self.seconds($0)) } ?? .null))
+        fields.append(("cpu_system_seconds", exit?.usage?.cpuSystem.map { .double(Self.seconds($0)) } ?? .null))
         fields.append(("wall_seconds", .double(wallSeconds)))
         if let error {
             fields.append(("error", .object([

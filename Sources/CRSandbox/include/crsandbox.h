@@ -110,6 +110,7 @@ struct rs_plan {
     uint8_t new_session;         /* setsid before exec (no controlling terminal) */
     uint8_t controlling_tty;     /* setsid and make fd 0 the controlling terminal */
     const char *rootfs;          /* "/oldroot/…" to bind as the new root; NULL: a fresh tmpfs */
+    int32_t cgroup_fd;           /* >= 0: born in this cgroup (CLONE_INTO_CGROUP) */
     int64_t switch_uid;          /* >= 0: setresuid to it before exec (range maps) */
     int64_t switch_gid;          /* >= 0: setgroups(0) if allowed, then setresgid */
     uint32_t nmounts;
