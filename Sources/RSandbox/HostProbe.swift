@@ -190,7 +190,7 @@ public struct HostProbe: Sendable {
         return [mountCheck, HostCheck(
             name: "cgroup delegation", ok: ok, required: false,
             detail: detail + (ok ? "" : ": resource limits are unavailable here"),
-            fix: ok ? nil : "run under `systemd-run --user --scope -p Delegate=yes`, or have an admin chown a cgroup2 directory (with memory, cpu and pids enabled) to you")]
+            fix: ok ? nil : "run under `systemd-run --user --scope -p Delegate=yes`, or have an admin chown a cgroup2 directory (with memory, cpu and pids enabled) to you (docs/limits.md)")]
     }
 
     /// The caller's ranges in an /etc/subuid-style file: "name-or-uid:start:count" lines.
