@@ -16,4 +16,12 @@ public struct Caller: Sendable, Equatable {
     }
 
     public var isRoot: Bool { uid == 0 }
+
+    /// The passwd name of `uid`, if it has one.
+    public var userName: String? {
+        getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+    }
+
+    /// The name, or "uid N", for messages.
+    var displayName: String { userName ?? "uid \(uid)" }
 }

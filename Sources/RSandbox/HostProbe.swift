@@ -29,7 +29,7 @@ public struct HostProbe: Sendable {
     public init(root: String = "", caller: Caller = .current) {
         self.root = root
         self.caller = caller
-        userName = getpwuid(caller.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        userName = caller.userName
     }
 
     /// Every check, in the order doctor prints them. `live` also spawns a sandbox.
@@ -38,7 +38,7 @@ public struct HostProbe: Sendable {
         checks += [unprivilegedUsernsClone(), appArmorRestriction()].compactMap { $0 }
         if live { checks += [liveSandbox(), liveOverlay()] }
         checks += cgroup()
-        checks += [subordinateRange("subuid"), subordinateRange("subgid"), idmapHelper(), netd()]
+        checks += subordinateRanges() + [idmapHelper(), netd()]
         return checks
     }
 
@@ -206,18 +206,18 @@ public struct HostProbe: Sendable {
         return out
     }
 
-    func subordinateRange(_ kind: String) -> HostCheck {
-        let ranges = read("/etc/\(kind)").map {
-            Self.subordinateRanges($0, user: userName, uid: caller.uid)
-        } ?? []
+    func subordinateRanges() -> [HostCheck] {
+        let sub = SubordinateIDs(caller: caller, root: root, userName: userName)
         let who = userName ?? "uid \(caller.uid)"
-        if ranges.isEmpty {
-            return HostCheck(name: kind, ok: false, required: false,
-                             detail: "no range for \(who) in /etc/\(kind): only your own id can be mapped",
-                             fix: "usermod --add-sub\(kind == "subuid" ? "uids" : "gids") 100000-165535 \(who)")
+        return [("subuid", sub.uids), ("subgid", sub.gids)].map { kind, ranges in
+            if ranges.isEmpty {
+                return HostCheck(name: kind, ok: false, required: false,
+                                 detail: "no range for \(who) in /etc/\(kind): only your own id can be mapped",
+                                 fix: "usermod --add-sub\(kind == "subuid" ? "uids" : "gids") 100000-165535 \(who)")
+            }
+            let text = ranges.map { "\($0.outside)-\(UInt64($0.outside) + UInt64($0.count) - 1) (\($0.count))" }.joined(separator: ", ")
+            return HostCheck(name: kind, ok: true, required: false, detail: "\(who): \(text)")
         }
-        let text = ranges.map { "\($0.start)-\($0.start + ($0.count - 1)) (\($0.count))" }.joined(separator: ", ")
-        return HostCheck(name: kind, ok: true, required: false, detail: "\(who): \(text)")
     }
 
     func idmapHelper() -> HostCheck {

@@ -141,7 +141,7 @@ extension SandboxSpec {
         let uids: [IDMap], gids: [IDMap]
         switch idMapping {
         case .auto:
-            let who = getpwuid(caller.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(caller.uid)"
+            let who = caller.displayName
             if sub.uids.isEmpty && !caller.isRoot {
                 throw .spec("map auto", "no range for \(who) in /etc/subuid",
                             hint: "usermod --add-subuids 100000-165535 \(who); `rsandbox doctor` shows your ranges")

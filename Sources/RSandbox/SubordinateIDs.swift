@@ -9,9 +9,10 @@ public struct SubordinateIDs: Sendable {
     public var uids: [IDMap]
     public var gids: [IDMap]
 
-    /// Reads /etc/subuid and /etc/subgid (under `root`, for tests) for `caller`.
-    public init(caller: Caller, root: String = "") {
-        let name = getpwuid(caller.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+    /// Reads /etc/subuid and /etc/subgid (under `root`, for tests) for `caller`: its entries by
+    /// name or decimal uid. Entries with start 0 or past 2^32 are left out, as the helper does.
+    public init(caller: Caller, root: String = "", userName: String? = nil) {
+        let name = userName ?? caller.userName
         func ranges(_ file: String) -> [IDMap] {
             let text = SystemFile.read(root + file) ?? ""
             return HostProbe.subordinateRanges(text, user: name, uid: caller.uid).compactMap {

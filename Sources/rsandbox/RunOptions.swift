@@ -177,9 +177,7 @@ struct RunOptions: Equatable {
             }
         } catch {
             status.error = error
-            writeStderr("rsandbox: \(error)\n")
-            if let hint = error.hint { writeStderr("rsandbox: hint: \(hint)\n") }
-            code = Self.exitCode(for: error)
+            code = Self.report(error)
         }
         status.finish(code: code)
         if let jsonStatus {
@@ -205,6 +203,13 @@ struct RunOptions: Equatable {
     static func format1(_ v: Double) -> String {
         let tenths = Int((v * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    /// Prints `rsandbox: <stage>: <item>: <reason>` (and the hint) and returns the exit code.
+    static func report(_ error: SandboxError) -> Int32 {
+        writeStderr("rsandbox: \(error)\n")
+        if let hint = error.hint { writeStderr("rsandbox: hint: \(hint)\n") }
+        return exitCode(for: error)
     }
 
     static func exitCode(for error: SandboxError) -> Int32 {

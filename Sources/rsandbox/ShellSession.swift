@@ -79,8 +79,6 @@ struct ShellSession {
     }
 
     private func report(_ error: SandboxError) -> Int32 {
-        writeStderr("rsandbox: \(error)\n")
-        if let hint = error.hint { writeStderr("rsandbox: hint: \(hint)\n") }
-        return RunOptions.exitCode(for: error)
+        RunOptions.report(error)
     }
 }
