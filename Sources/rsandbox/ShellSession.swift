@@ -64,6 +64,10 @@ struct ShellSession {
         }
         Sandbox.blockForwardedSignals()
         do {
+            if spec.limits != nil {
+                try spec.validate()
+                try SystemdScope.ensure(spec.limits)
+            }
             let pty = try PseudoTerminal()
             spec.fds += pty.stdio
             pty.copyWindowSize(from: 0)

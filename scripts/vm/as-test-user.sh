@@ -13,5 +13,8 @@ mkdir -p $d/shell
 chown -R "$uid:$gid" $d
 echo $$ > $d/shell/cgroup.procs
 echo "+memory +pids +cpu" > $d/cgroup.subtree_control
+# systemd --user refuses to start unless the system looks booted with systemd: this marker is
+# all it checks (scripts/vm/systemd.sh starts one; nothing else here looks at it).
+mkdir -p /run/systemd/system
 export RSANDBOX_DELEGATED=$d
 exec setpriv --reuid="$uid" --regid="$gid" --init-groups env HOME=/tmp USER="$user" RSANDBOX_DELEGATED=$d "$@"

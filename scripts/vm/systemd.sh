@@ -1,0 +1,25 @@
+#!/bin/sh
+# On a systemd host: with a `systemd --user` manager and no usable cgroup of its own, rsandbox
+# runs itself again in a transient scope with Delegate=yes (like `systemd-run --user --scope -p
+# Delegate=yes`) and the limits hold. As the test user; prints "N passed, N failed".
+set -u
+rs=${RSANDBOX:-$PWD/.build/debug/rsandbox}
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+export XDG_RUNTIME_DIR=/tmp/xdg-$(id -u)
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+/lib/systemd/systemd --user >/tmp/systemd-user.log 2>&1 &
+n=0; while [ ! -S "$XDG_RUNTIME_DIR/systemd/private" ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+[ -S "$XDG_RUNTIME_DIR/systemd/private" ] || { bad "systemd --user did not start: $(head -3 /tmp/systemd-user.log)"; echo "$pass passed, $fail failed"; exit 1; }
+cd /tmp
+# This shell's own cgroup has the controllers, but the shell lives in it: not usable for limits.
+out=$("$rs" run --memory 64M --pids 32 -- sh -c 'cat /proc/self/cgroup; python3 -c "x = bytearray(256 << 20)"' 2>&1); rc=$?
+case "$out" in
+    */run-*.scope/rsandbox-*"killed: out of memory (limit 64M"*) [ $rc -eq 137 ] && ok "limits in a systemd scope: $(echo "$out" | head -1)" || bad "rc $rc: $out";;
+    *) bad "scope: rc $rc: $out";;
+esac
+plain=$("$rs" run -- cat /proc/self/cgroup)
+case "$plain" in */run-*.scope*) bad "no limits, yet a transient scope: $plain";; 0::/*) ok "without limits no transient scope: $plain";; *) bad "plain: $plain";; esac
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
