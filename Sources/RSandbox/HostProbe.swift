@@ -183,14 +183,34 @@ public struct HostProbe: Sendable {
             && access(dir + "/cgroup.subtree_control", W_OK) == 0
         let needed = ["memory", "cpu", "pids"]
         let missing = needed.filter { !controllers.contains($0) }
-        let ok = writable && missing.isEmpty
+        // cgroup2 lets no process sit in a cgroup whose children get controllers: others in ours
+        // (a shell, a service manager) make it unusable unless the controllers are already on.
+        let enabled = (SystemFile.read(dir + "/cgroup.subtree_control") ?? "").trimmingNewline.split(separator: " ").map(String.init)
+        let others = (SystemFile.read(dir + "/cgroup.procs") ?? "").split(separator: "\n").filter { $0 != "\(getpid())" }
+        let crowded = !others.isEmpty && !needed.allSatisfy(enabled.contains)
+        let ok = writable && missing.isEmpty && !crowded
         var detail = writable ? "\(path) is writable by you" : "\(path) is not delegated to you (not writable)"
         detail += "; controllers: " + (controllers.isEmpty ? "none" : controllers.joined(separator: " "))
         if !missing.isEmpty { detail += "; missing " + missing.joined(separator: " ") }
+        if writable && missing.isEmpty && crowded { detail += "; \(others.count) other process\(others.count == 1 ? "" : "es") share it, so limits need a scope of their own" }
+        if !ok, root.isEmpty, let manager = Self.systemdUserManager() {
+            return [mountCheck, HostCheck(
+                name: "cgroup delegation", ok: true, required: false,
+                detail: detail + "; a systemd --user manager runs (\(manager)): `rsandbox run` puts limited sandboxes in a transient Delegate=yes scope")]
+        }
         return [mountCheck, HostCheck(
             name: "cgroup delegation", ok: ok, required: false,
             detail: detail + (ok ? "" : ": resource limits are unavailable here"),
             fix: ok ? nil : "run under `systemd-run --user --scope -p Delegate=yes`, or have an admin chown a cgroup2 directory (with memory, cpu and pids enabled) to you (docs/limits.md)")]
+    }
+
+    /// The socket of a systemd user manager of ours, with systemd-run to reach it, if any.
+    public static func systemdUserManager() -> String? {
+        guard let dir = getenv("XDG_RUNTIME_DIR"), access("/usr/bin/systemd-run", X_OK) == 0 || access("/bin/systemd-run", X_OK) == 0 else {
+            return nil
+        }
+        let socket = String(cString: dir) + "/systemd/private"
+        return access(socket, F_OK) == 0 ? socket : nil
     }
 
     /// The caller's ranges in an /etc/subuid-style file: "name-or-uid:start:count" lines.

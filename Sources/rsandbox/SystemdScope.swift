@@ -9,14 +9,6 @@ import RSandbox
 enum SystemdScope {
     static let marker = "RSANDBOX_SYSTEMD_SCOPE"
 
-    /// The user manager's socket, when one runs for us.
-    static func userManager() -> String? {
-        guard let dir = getenv("XDG_RUNTIME_DIR") else { return nil }
-        let runtime = String(cString: dir)
-        let candidates: [String] = [runtime + "/systemd/private", runtime + "/bus"]
-        return candidates.first { access($0, F_OK) == 0 }
-    }
-
     static func systemdRunPath() -> String? {
         let candidates: [String] = ["/usr/bin/systemd-run", "/bin/systemd-run"]
         return candidates.first { access($0, X_OK) == 0 }
@@ -29,10 +21,9 @@ enum SystemdScope {
         do {
             try Sandbox.prepareCgroup(for: limits)
         } catch {
-            guard getenv(marker) == nil, let manager = userManager(), let systemdRun = systemdRunPath() else {
+            guard getenv(marker) == nil, HostProbe.systemdUserManager() != nil, let systemdRun = systemdRunPath() else {
                 throw error
             }
-            _ = manager
             setenv(marker, "1", 1)
             // Our own path now: /proc/self/exe would name systemd-run once it runs.
             var buf = [CChar](repeating: 0, count: 4096)

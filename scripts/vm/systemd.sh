@@ -21,5 +21,7 @@ case "$out" in
 esac
 plain=$("$rs" run -- cat /proc/self/cgroup)
 case "$plain" in */run-*.scope*) bad "no limits, yet a transient scope: $plain";; 0::/*) ok "without limits no transient scope: $plain";; *) bad "plain: $plain";; esac
+doctor=$("$rs" doctor | grep "cgroup delegation")
+case "$doctor" in "✓ cgroup delegation: "*"systemd --user manager runs"*) ok "doctor: $doctor";; *) bad "doctor: $doctor";; esac
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
