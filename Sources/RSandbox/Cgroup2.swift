@@ -10,11 +10,9 @@ struct Cgroup2 {
     /// of its own and the controllers enabled for its siblings. Throws what is missing.
     static func prepare(for controllers: [String]) throws(SandboxError) -> Cgroup2 {
         let hint = "run under `systemd-run --user --scope -p Delegate=yes rsandbox …`, or have an admin delegate a cgroup2 directory to you (docs/limits.md); `rsandbox doctor` shows what this host allows"
-        guard let mount = SystemFile.read("/proc/self/mountinfo").flatMap(HostProbe.cgroup2Mount) else {
+        guard var base = locate()?.dir else {
             throw SandboxError(stage: .cgroup, errno: ENOENT, item: "cgroup2", reason: "no cgroup2 hierarchy is mounted", hint: hint)
         }
-        let path = SystemFile.read("/proc/self/cgroup").flatMap(HostProbe.cgroup2Path) ?? "/"
-        var base = mount + (path == "/" ? "" : path)
         // Already in one of our supervisor leaves (an earlier sandbox of this process): use its parent.
         if let slash = base.lastIndex(of: "/"), base[base.index(after: slash)...].hasPrefix(supervisorPrefix) {
             base = String(base[..<slash])
@@ -23,7 +21,7 @@ struct Cgroup2 {
             throw SandboxError(stage: .cgroup, errno: errno, item: base + file,
                                reason: "not delegated to you: \(errorString(errno))", hint: hint)
         }
-        let available = (SystemFile.read(base + "/cgroup.controllers") ?? "").trimmingNewline.split(separator: " ").map(String.init)
+        let available = SystemFile.words(base + "/cgroup.controllers")
         let missing = controllers.filter { !available.contains($0) }
         if !missing.isEmpty {
             throw SandboxError(stage: .cgroup, errno: ENOTSUP, item: base + "/cgroup.controllers",
@@ -32,7 +30,7 @@ struct Cgroup2 {
         }
         let cg = Cgroup2(base: base)
         cg.collectStale()
-        let enabled = (SystemFile.read(base + "/cgroup.subtree_control") ?? "").trimmingNewline.split(separator: " ").map(String.init)
+        let enabled = SystemFile.words(base + "/cgroup.subtree_control")
         let toEnable = controllers.filter { !enabled.contains($0) }
         if !toEnable.isEmpty {
             // No internal processes: the supervisor moves into a leaf before the subtree gets controllers.
@@ -50,6 +48,14 @@ struct Cgroup2 {
             }
         }
         return cg
+    }
+
+    /// The cgroup2 mount (from mountinfo), our cgroup in it (from /proc/self/cgroup) and its
+    /// directory; files are read under `root` (fixture trees in tests).
+    static func locate(root: String = "") -> (mount: String, path: String, dir: String)? {
+        guard let mount = SystemFile.read(root + "/proc/self/mountinfo").flatMap(HostProbe.cgroup2Mount) else { return nil }
+        let path = SystemFile.read(root + "/proc/self/cgroup").flatMap(HostProbe.cgroup2Path) ?? "/"
+        return (mount, path, root + mount + (path == "/" ? "" : path))
     }
 
     static let supervisorPrefix = "rsandbox-supervisor-"
@@ -124,9 +130,14 @@ struct Cgroup2 {
             return nil
         }
 
+        /// Kills every process in the leaf at once (cgroup.kill, Linux 5.14).
+        func kill() {
+            try? SystemFile.write(path + "/cgroup.kill", "1")
+        }
+
         /// Kills what is left (double-forked daemons too) and removes the leaf.
         func remove() {
-            try? SystemFile.write(path + "/cgroup.kill", "1")
+            kill()
             for _ in 0..<200 {
                 if rmdir(path) == 0 || errno == ENOENT { return }
                 usleep(5_000)

@@ -168,15 +168,12 @@ public struct HostProbe: Sendable {
     }
 
     func cgroup() -> [HostCheck] {
-        guard let mount = read("/proc/self/mountinfo").flatMap(Self.cgroup2Mount) else {
+        guard let (mount, path, dir) = Cgroup2.locate(root: root) else {
             return [HostCheck(name: "cgroup2", ok: false, required: false,
                               detail: "no cgroup2 hierarchy is mounted: resource limits are unavailable",
                               fix: "boot with systemd.unified_cgroup_hierarchy=1 or mount cgroup2")]
         }
-        let path = read("/proc/self/cgroup").flatMap(Self.cgroup2Path) ?? "/"
-        let dir = root + mount + (path == "/" ? "" : path)
-        let controllers = (SystemFile.read(dir + "/cgroup.controllers") ?? "").trimmingNewline
-            .split(separator: " ").map(String.init)
+        let controllers = SystemFile.words(dir + "/cgroup.controllers")
         let mountCheck = HostCheck(name: "cgroup2", ok: true, required: false,
                                    detail: "mounted at \(mount); this process is in \(path)")
         let writable = access(dir, W_OK) == 0 && access(dir + "/cgroup.procs", W_OK) == 0
@@ -185,7 +182,7 @@ public struct HostProbe: Sendable {
         let missing = needed.filter { !controllers.contains($0) }
         // cgroup2 lets no process sit in a cgroup whose children get controllers: others in ours
         // (a shell, a service manager) make it unusable unless the controllers are already on.
-        let enabled = (SystemFile.read(dir + "/cgroup.subtree_control") ?? "").trimmingNewline.split(separator: " ").map(String.init)
+        let enabled = SystemFile.words(dir + "/cgroup.subtree_control")
         let others = (SystemFile.read(dir + "/cgroup.procs") ?? "").split(separator: "\n").filter { $0 != "\(getpid())" }
         let crowded = !others.isEmpty && !needed.allSatisfy(enabled.contains)
         let ok = writable && missing.isEmpty && !crowded
@@ -206,11 +203,15 @@ public struct HostProbe: Sendable {
 
     /// The socket of a systemd user manager of ours, with systemd-run to reach it, if any.
     public static func systemdUserManager() -> String? {
-        guard let dir = getenv("XDG_RUNTIME_DIR"), access("/usr/bin/systemd-run", X_OK) == 0 || access("/bin/systemd-run", X_OK) == 0 else {
-            return nil
-        }
+        guard let dir = getenv("XDG_RUNTIME_DIR"), systemdRunPath() != nil else { return nil }
         let socket = String(cString: dir) + "/systemd/private"
         return access(socket, F_OK) == 0 ? socket : nil
+    }
+
+    /// systemd-run, if installed.
+    public static func systemdRunPath() -> String? {
+        let candidates: [String] = ["/usr/bin/systemd-run", "/bin/systemd-run"]
+        return candidates.first { access($0, X_OK) == 0 }
     }
 
     /// The caller's ranges in an /etc/subuid-style file: "name-or-uid:start:count" lines.
@@ -263,12 +264,16 @@ public struct HostProbe: Sendable {
                          fix: ok ? nil : "install and start the rsandbox-netd service (docs/install.md)")
     }
 
-    static func executableDirectory() -> String? {
+    /// This executable's path, from /proc/self/exe.
+    public static func executablePath() -> String? {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         guard n > 0 else { return nil }
-        let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func executableDirectory() -> String? {
+        guard let path = executablePath(), let slash = path.lastIndex(of: "/") else { return nil }
         return String(path[..<slash])
     }
 

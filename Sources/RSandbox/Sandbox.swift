@@ -65,7 +65,7 @@ public final class Sandbox: Sendable {
 
     /// Kills the sandbox (all of it when it has its own pid namespace). Harmless once it exited.
     public func kill() {
-        if let leaf { try? SystemFile.write(leaf.path + "/cgroup.kill", "1") }
+        leaf?.kill()
         _ = rs_pidfd_send_signal(pidfd, SIGKILL)
     }
 

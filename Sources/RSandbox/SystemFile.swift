@@ -26,6 +26,11 @@ enum SystemFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The space-separated words of a one-line file (cgroup.controllers), empty when unreadable.
+    static func words(_ path: String) -> [String] {
+        (read(path) ?? "").trimmingNewline.split(separator: " ").map(String.init)
+    }
+
     /// Writes `text` with one write(2), as procfs files such as uid_map require.
     static func write(_ path: String, _ text: String) throws(SystemError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)

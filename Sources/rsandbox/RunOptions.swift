@@ -165,10 +165,7 @@ struct RunOptions: Equatable {
         do {
             var spec: SandboxSpec
             if let given { spec = given } else { spec = try buildSpec() }
-            if spec.limits != nil {
-                try spec.validate() // bad values are refused before any cgroup or scope work
-                try SystemdScope.ensure(spec.limits)
-            }
+            try SystemdScope.ensure(spec)
             let box = try Sandbox.spawn(spec)
             status.pid = box.pid
             let exit = try box.waitBlocking(forwarding: Sandbox.forwardedSignals)

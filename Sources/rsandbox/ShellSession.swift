@@ -50,7 +50,7 @@ struct ShellSession {
         do {
             spec = try self.spec(interactive: interactive)
         } catch {
-            return report(error)
+            return RunOptions.report(error)
         }
         if options.printSpec {
             writeStdout(SpecJSON.encode(spec) + "\n")
@@ -58,16 +58,11 @@ struct ShellSession {
         }
         guard interactive else {
             // Scripts: no pty, a session of its own, like `run`.
-            var plain = options
-            plain.command = spec.argv
-            return plain.execute(spec: spec)
+            return options.execute(spec: spec)
         }
         Sandbox.blockForwardedSignals()
         do {
-            if spec.limits != nil {
-                try spec.validate()
-                try SystemdScope.ensure(spec.limits)
-            }
+            try SystemdScope.ensure(spec)
             let pty = try PseudoTerminal()
             spec.fds += pty.stdio
             pty.copyWindowSize(from: 0)
@@ -78,11 +73,7 @@ struct ShellSession {
             let status = try box.waitBlocking(forwarding: Sandbox.forwardedSignals, relay: pty)
             return status.shellCode
         } catch {
-            return report(error)
+            return RunOptions.report(error)
         }
-    }
-
-    private func report(_ error: SandboxError) -> Int32 {
-        RunOptions.report(error)
     }
 }

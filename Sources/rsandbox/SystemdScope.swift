@@ -9,32 +9,28 @@ import RSandbox
 enum SystemdScope {
     static let marker = "RSANDBOX_SYSTEMD_SCOPE"
 
-    static func systemdRunPath() -> String? {
-        let candidates: [String] = ["/usr/bin/systemd-run", "/bin/systemd-run"]
-        return candidates.first { access($0, X_OK) == 0 }
-    }
-
-    /// Returns when the current cgroup can hold the limits (or the limits are nil); otherwise
-    /// execs into a scope when a systemd user manager is reachable, else throws the cgroup error.
-    static func ensure(_ limits: CgroupLimits?) throws(SandboxError) {
-        guard let limits, !limits.isEmpty else { return }
+    /// Returns when the spec has no limits or the current cgroup can hold them; otherwise execs
+    /// into a scope when a systemd user manager is reachable, else throws the cgroup error. The
+    /// spec is validated first, so bad values are refused before any cgroup or scope work.
+    static func ensure(_ spec: SandboxSpec) throws(SandboxError) {
+        guard let limits = spec.limits, !limits.isEmpty else { return }
+        try spec.validate()
         do {
             try Sandbox.prepareCgroup(for: limits)
         } catch {
-            guard getenv(marker) == nil, HostProbe.systemdUserManager() != nil, let systemdRun = systemdRunPath() else {
+            guard getenv(marker) == nil, HostProbe.systemdUserManager() != nil, let systemdRun = HostProbe.systemdRunPath() else {
                 throw error
             }
             setenv(marker, "1", 1)
             // Our own path now: /proc/self/exe would name systemd-run once it runs.
-            var buf = [CChar](repeating: 0, count: 4096)
-            let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-            let exe = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+            let exe = HostProbe.executablePath() ?? CommandLine.arguments[0]
             let args: [String] = [systemdRun, "--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--",
                                   exe] + Array(CommandLine.arguments.dropFirst())
             var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
             cArgs.append(nil)
             execv(systemdRun, &cArgs)
             let err = errno
+            for p in cArgs { free(p) }
             throw SandboxError(stage: .cgroup, errno: err, item: systemdRun,
                                reason: "cannot run it for a delegated scope: \(errorString(err))", hint: error.hint)
         }
