@@ -74,21 +74,8 @@ public struct Plan: Sendable, Equatable {
         needsHelper = false
         denySetgroups = true
         if ns.user {
-            switch spec.idMapping {
-            case .current:
-                uidMaps = [IDMap(inside: spec.uid ?? caller.uid, outside: caller.uid)]
-                gidMaps = [IDMap(inside: spec.gid ?? caller.gid, outside: caller.gid)]
-            case .root:
-                uidMaps = [IDMap(inside: 0, outside: caller.uid)]
-                gidMaps = [IDMap(inside: 0, outside: caller.gid)]
-            case .auto:
-                let sub = subordinateIDs ?? SubordinateIDs(caller: caller)
-                uidMaps = SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids)
-                gidMaps = SubordinateIDs.autoMap(own: caller.gid, ranges: sub.gids)
-            case .explicit(let u, let g):
-                uidMaps = u
-                gidMaps = g
-            }
+            (uidMaps, gidMaps) = spec.idMapping.lines(uid: spec.uid, gid: spec.gid, caller: caller,
+                                                      subordinateIDs: subordinateIDs ?? SubordinateIDs(caller: caller))
             if !spec.idMapping.isSingle {
                 let ownOnly = uidMaps == [IDMap(inside: uidMaps.first?.inside ?? 0, outside: caller.uid)]
                     && gidMaps == [IDMap(inside: gidMaps.first?.inside ?? 0, outside: caller.gid)]

@@ -180,4 +180,21 @@ public enum IDMapping: Codable, Sendable, Equatable {
     public var isSingle: Bool {
         self == .current || self == .root
     }
+
+    /// The uid and gid map lines this mapping stands for. The subordinate ranges are read only
+    /// for `.auto`.
+    func lines(uid: UInt32?, gid: UInt32?, caller: Caller,
+               subordinateIDs: @autoclosure () -> SubordinateIDs) -> (uid: [IDMap], gid: [IDMap]) {
+        switch self {
+        case .current:
+            return ([IDMap(inside: uid ?? caller.uid, outside: caller.uid)], [IDMap(inside: gid ?? caller.gid, outside: caller.gid)])
+        case .root:
+            return ([IDMap(inside: 0, outside: caller.uid)], [IDMap(inside: 0, outside: caller.gid)])
+        case .auto:
+            let sub = subordinateIDs()
+            return (SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids), SubordinateIDs.autoMap(own: caller.gid, ranges: sub.gids))
+        case .explicit(let u, let g):
+            return (u, g)
+        }
+    }
 }

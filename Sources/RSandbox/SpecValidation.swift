@@ -138,26 +138,18 @@ extension SandboxSpec {
         guard namespaces.user else {
             throw .spec("id maps", "need a new user namespace", hint: "add --unshare-user")
         }
-        let uids: [IDMap], gids: [IDMap]
-        switch idMapping {
-        case .auto:
+        if idMapping == .auto && !caller.isRoot {
             let who = caller.displayName
-            if sub.uids.isEmpty && !caller.isRoot {
+            if sub.uids.isEmpty {
                 throw .spec("map auto", "no range for \(who) in /etc/subuid",
                             hint: "usermod --add-subuids 100000-165535 \(who); `rsandbox doctor` shows your ranges")
             }
-            if sub.gids.isEmpty && !caller.isRoot {
+            if sub.gids.isEmpty {
                 throw .spec("map auto", "no range for \(who) in /etc/subgid",
                             hint: "usermod --add-subgids 100000-165535 \(who); `rsandbox doctor` shows your ranges")
             }
-            uids = SubordinateIDs.autoMap(own: caller.uid, ranges: sub.uids)
-            gids = SubordinateIDs.autoMap(own: caller.gid, ranges: sub.gids)
-        case .explicit(let u, let g):
-            uids = u
-            gids = g
-        case .current, .root:
-            return
         }
+        let (uids, gids) = idMapping.lines(uid: uid, gid: gid, caller: caller, subordinateIDs: sub)
         try SubordinateIDs.check(uids, kind: .uid, own: caller.uid, entries: sub.uids, root: caller.isRoot)
         try SubordinateIDs.check(gids, kind: .gid, own: caller.gid, entries: sub.gids, root: caller.isRoot)
         if let uid, !SubordinateIDs.maps(uid, in: uids) {
