@@ -451,6 +451,17 @@ static void do_symlink(const struct op_ctx *c, int rootfd, const struct rs_mount
     close(parent);
 }
 
+/* chmod of `rel` resolved in the root (an O_PATH fd cannot be fchmod'ed: open it for reading). */
+static void chmod_in_root(const struct op_ctx *c, int rootfd, const char *rel, uint32_t mode)
+{
+    int f = open_in_root(rootfd, rel, O_RDONLY | O_NONBLOCK);
+    if (f < 0)
+        op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
+    if (fchmod(f, mode) < 0)
+        op_fail(c, RS_STAGE_MOUNT, errno);
+    close(f);
+}
+
 static void do_op(const struct op_ctx *c, int rootfd, const struct rs_mount_op *op)
 {
     switch (op->kind) {
@@ -477,12 +488,8 @@ static void do_op(const struct op_ctx *c, int rootfd, const struct rs_mount_op *
         if (d < 0)
             op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
         close(d);
-        if (op->flags & RS_MOUNT_F_MODE) {
-            int f = open_in_root(rootfd, op->dest, O_RDONLY | O_DIRECTORY);
-            if (f < 0 || fchmod(f, op->mode) < 0)
-                op_fail(c, RS_STAGE_MOUNT, errno);
-            close(f);
-        }
+        if (op->flags & RS_MOUNT_F_MODE)
+            chmod_in_root(c, rootfd, op->dest, op->mode);
         break;
     }
     case RS_MOUNT_SYMLINK:
@@ -500,15 +507,9 @@ static void do_op(const struct op_ctx *c, int rootfd, const struct rs_mount_op *
         close(t);
         break;
     }
-    case RS_MOUNT_CHMOD: {
-        int f = open_in_root(rootfd, op->dest, O_RDONLY | O_NONBLOCK);
-        if (f < 0)
-            op_fail(c, RS_STAGE_MOUNT_TARGET, errno);
-        if (fchmod(f, op->mode) < 0)
-            op_fail(c, RS_STAGE_MOUNT, errno);
-        close(f);
+    case RS_MOUNT_CHMOD:
+        chmod_in_root(c, rootfd, op->dest, op->mode);
         break;
-    }
     default:
         op_fail(c, RS_STAGE_MOUNT, EINVAL);
     }
