@@ -10,14 +10,31 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
     public var cpuWeight: UInt32?
     /// pids.max.
     public var pids: UInt32?
+    /// io.weight, 1…10000 (default 100): the sandbox's share of each device under contention.
+    public var ioWeight: UInt32?
+    /// io.max, one entry per block device.
+    public var ioMax: [IOMax]
 
     public init(memory: UInt64? = nil, memorySwap: UInt64? = nil, cpus: Double? = nil,
-                cpuWeight: UInt32? = nil, pids: UInt32? = nil) {
+                cpuWeight: UInt32? = nil, pids: UInt32? = nil, ioWeight: UInt32? = nil, ioMax: [IOMax] = []) {
         self.memory = memory
         self.memorySwap = memorySwap
         self.cpus = cpus
         self.cpuWeight = cpuWeight
         self.pids = pids
+        self.ioWeight = ioWeight
+        self.ioMax = ioMax
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        memory = try c.decodeIfPresent(UInt64.self, forKey: .memory)
+        memorySwap = try c.decodeIfPresent(UInt64.self, forKey: .memorySwap)
+        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus)
+        cpuWeight = try c.decodeIfPresent(UInt32.self, forKey: .cpuWeight)
+        pids = try c.decodeIfPresent(UInt32.self, forKey: .pids)
+        ioWeight = try c.decodeIfPresent(UInt32.self, forKey: .ioWeight)
+        ioMax = try c.decodeIfPresent([IOMax].self, forKey: .ioMax) ?? []
     }
 
     public var isEmpty: Bool { self == CgroupLimits() }
@@ -28,6 +45,7 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
         if memory != nil || memorySwap != nil { c.append("memory") }
         if cpus != nil || cpuWeight != nil { c.append("cpu") }
         if pids != nil { c.append("pids") }
+        if ioWeight != nil || !ioMax.isEmpty { c.append("io") }
         return c
     }
 
@@ -42,6 +60,8 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
         }
         if let cpuWeight { f.append(("cpu.weight", String(cpuWeight))) }
         if let pids { f.append(("pids.max", String(pids))) }
+        if let ioWeight { f.append(("io.weight", "default \(ioWeight)")) }
+        for m in ioMax { f.append(("io.max", m.line)) }
         return f
     }
 
@@ -57,6 +77,17 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
         }
         if let pids, pids == 0 {
             throw .spec("pids 0", "must be at least 1")
+        }
+        if let ioWeight, !(1...10000).contains(ioWeight) {
+            throw .spec("io-weight \(ioWeight)", "must be between 1 and 10000")
+        }
+        var seen: [(UInt32, UInt32)] = []
+        for m in ioMax {
+            try m.validate()
+            if seen.contains(where: { $0 == (m.major, m.minor) }) {
+                throw .spec("io-max \(m.device)", "the device is given twice")
+            }
+            seen.append((m.major, m.minor))
         }
     }
 }

@@ -44,6 +44,8 @@ enum RunArgumentParser {
         "--cpus": { o, v in o.cpus = v; return nil },
         "--cpu-weight": { o, v in o.cpuWeight = v; return nil },
         "--pids": { o, v in o.pids = v; return nil },
+        "--io-weight": { o, v in o.ioWeight = v; return nil },
+        "--io-max": { o, v in o.ioMax.append(v); return nil },
     ]
 
     /// Filesystem flags and how many values each takes.

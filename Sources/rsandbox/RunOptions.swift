@@ -32,6 +32,8 @@ struct RunOptions: Equatable {
     var cpus: String? = nil
     var cpuWeight: String? = nil
     var pids: String? = nil
+    var ioWeight: String? = nil
+    var ioMax: [String] = []
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -132,7 +134,34 @@ struct RunOptions: Equatable {
         }
         l.cpuWeight = try number(cpuWeight, "cpu-weight")
         l.pids = try number(pids, "pids")
+        l.ioWeight = try number(ioWeight, "io-weight")
+        l.ioMax = try ioMax.map(Self.ioMaxLimit)
         return l.isEmpty ? nil : l
+    }
+
+    /// `DEVICE:KEY=VALUE[,KEY=VALUE]`: rbps/wbps take sizes (1M), riops/wiops whole numbers.
+    static func ioMaxLimit(_ v: String) throws(SandboxError) -> IOMax {
+        let bad = { (reason: String) in SandboxError(stage: .spec, item: "io-max \"\(v)\"", reason: reason) }
+        guard let colon = v.lastIndex(of: ":"), colon != v.startIndex else {
+            throw bad("expected DEVICE:KEY=VALUE[,KEY=VALUE], e.g. /dev/sda:wbps=10M,riops=100")
+        }
+        var values: [String: UInt64] = [:]
+        for pair in v[v.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, ["rbps", "wbps", "riops", "wiops"].contains(String(kv[0])) else {
+                throw bad("\"\(pair)\" is not KEY=VALUE with KEY one of rbps, wbps, riops, wiops")
+            }
+            let key = String(kv[0])
+            guard values[key] == nil else { throw bad("\(key) is given twice") }
+            let number = key.hasSuffix("bps") ? RunArgumentParser.bytes(String(kv[1]))
+                : (kv[1].allSatisfy { $0.isASCII && $0.isNumber } ? UInt64(kv[1]) : nil)
+            guard let number, number > 0 else {
+                throw bad("\(key) \"\(kv[1])\": expected \(key.hasSuffix("bps") ? "a size such as 10M" : "a whole number") greater than zero")
+            }
+            values[key] = number
+        }
+        return try IOMax(device: String(v[..<colon]), readBytesPerSecond: values["rbps"], writeBytesPerSecond: values["wbps"],
+                         readIOPS: values["riops"], writeIOPS: values["wiops"])
     }
 
     /// INSIDE:OUTSIDE:COUNT lines, strict decimal.

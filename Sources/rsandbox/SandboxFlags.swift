@@ -63,6 +63,10 @@ struct SandboxFlags: ParsableArguments {
     var cpuWeight: String?
     @Option(help: ArgumentHelp("pids.max: how many processes and threads at most.", valueName: "N"))
     var pids: String?
+    @Option(help: ArgumentHelp("io.weight, 1-10000 (default 100): share of each disk under contention.", valueName: "WEIGHT"))
+    var ioWeight: String?
+    @Option(help: ArgumentHelp("io.max for one disk: DEVICE:KEY=VALUE[,KEY=VALUE], keys rbps, wbps (sizes: 1M), riops, wiops. Repeatable.", valueName: "LIMIT"))
+    var ioMax: [String] = []
 
     // Filesystem steps, applied in the order given, inside a root of the sandbox's own.
     @Option(help: ArgumentHelp("Use DIR as the root (pivot_root into it).", valueName: "DIR"))
