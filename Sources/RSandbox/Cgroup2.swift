@@ -50,6 +50,25 @@ struct Cgroup2 {
         return cg
     }
 
+    /// `prepare`, and where our cgroup cannot hold the limits but a systemd user manager runs,
+    /// a transient Delegate=yes scope for this process first (SystemdScope), then `prepare` there.
+    static func prepareDelegated(for controllers: [String]) throws(SandboxError) -> Cgroup2 {
+        do {
+            return try prepare(for: controllers)
+        } catch {
+            guard let socket = HostProbe.systemdUserManager() else { throw error }
+            let unit: String
+            do { unit = try SystemdScope.enter(socket: socket) } catch let scopeError {
+                throw SandboxError(stage: .cgroup, errno: scopeError.errno, item: scopeError.item,
+                                   reason: scopeError.reason + " (asked for because \(error.item): \(error.reason))", hint: error.hint)
+            }
+            do { return try prepare(for: controllers) } catch let again {
+                throw SandboxError(stage: .cgroup, errno: again.errno, item: again.item,
+                                   reason: again.reason + " (in the systemd scope \(unit))", hint: again.hint)
+            }
+        }
+    }
+
     /// The cgroup2 mount (from mountinfo), our cgroup in it (from /proc/self/cgroup) and its
     /// directory; files are read under `root` (fixture trees in tests).
     static func locate(root: String = "") -> (mount: String, path: String, dir: String)? {
@@ -157,8 +176,9 @@ public struct CgroupUsage: Sendable, Equatable {
 
 extension Sandbox {
     /// Checks (and prepares) the delegated cgroup2 subtree that `limits` need, as spawn would:
-    /// the supervisor moves into a leaf and the controllers are enabled. Throws what is missing.
+    /// the supervisor moves into a leaf (of a transient systemd scope, where it needs one) and
+    /// the controllers are enabled. Throws what is missing.
     public static func prepareCgroup(for limits: CgroupLimits) throws(SandboxError) {
-        _ = try Cgroup2.prepare(for: limits.controllers)
+        _ = try Cgroup2.prepareDelegated(for: limits.controllers)
     }
 }

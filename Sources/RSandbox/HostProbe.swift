@@ -201,17 +201,12 @@ public struct HostProbe: Sendable {
             fix: ok ? nil : "run under `systemd-run --user --scope -p Delegate=yes`, or have an admin chown a cgroup2 directory (with memory, cpu and pids enabled) to you (docs/limits.md)")]
     }
 
-    /// The socket of a systemd user manager of ours, with systemd-run to reach it, if any.
+    /// The private socket of our systemd user manager, if one runs ($XDG_RUNTIME_DIR, else
+    /// /run/user/UID, as systemd-run looks).
     public static func systemdUserManager() -> String? {
-        guard let dir = getenv("XDG_RUNTIME_DIR"), systemdRunPath() != nil else { return nil }
-        let socket = String(cString: dir) + "/systemd/private"
+        let dir = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? "/run/user/\(getuid())"
+        let socket = dir + "/systemd/private"
         return access(socket, F_OK) == 0 ? socket : nil
-    }
-
-    /// systemd-run, if installed.
-    public static func systemdRunPath() -> String? {
-        let candidates: [String] = ["/usr/bin/systemd-run", "/bin/systemd-run"]
-        return candidates.first { access($0, X_OK) == 0 }
     }
 
     /// The caller's ranges in an /etc/subuid-style file: "name-or-uid:start:count" lines.

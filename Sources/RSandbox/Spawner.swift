@@ -21,7 +21,7 @@ struct Spawner {
         var leaf: Cgroup2.Leaf? = nil
         var cgroupFD: Int32 = -1
         if let limits, !limits.isEmpty {
-            let cg = try Cgroup2.prepare(for: limits.controllers)
+            let cg = try Cgroup2.prepareDelegated(for: limits.controllers)
             let l = try cg.makeLeaf(limits: limits)
             cgroupFD = l.open()
             if cgroupFD < 0 {

@@ -194,7 +194,6 @@ struct RunOptions: Equatable {
         do {
             var spec: SandboxSpec
             if let given { spec = given } else { spec = try buildSpec() }
-            try SystemdScope.ensure(spec)
             let box = try Sandbox.spawn(spec)
             status.pid = box.pid
             let exit = try box.waitBlocking(forwarding: Sandbox.forwardedSignals)

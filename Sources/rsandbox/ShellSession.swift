@@ -62,7 +62,6 @@ struct ShellSession {
         }
         Sandbox.blockForwardedSignals()
         do {
-            try SystemdScope.ensure(spec)
             let pty = try PseudoTerminal()
             spec.fds += pty.stdio
             pty.copyWindowSize(from: 0)
