@@ -31,11 +31,11 @@ rc=$?
 took=$(( $(date +%s) - start ))
 if [ $rc -ne 124 ] && [ $took -lt 15 ] && sh -c 'true'; then ok "pids 16: bomb contained (rc $rc, ${took}s)"; else bad "pids: rc=$rc took=${took}s"; fi
 
-# --cpus 0.5 holds a 2 s busy loop to about 1 s of CPU (1.08-1.11 s on a quiet host; up to 1.22 s
+# --cpus 0.5 holds a 2 s busy loop to 0.8-1.2 s of CPU, as the issue asks (1.08-1.11 s on a quiet host; 1.22 s
 # seen under TCG on a loaded one; unlimited it is 2 s).
 "$scope" "$rs" run --cpus 0.5 --json-status $tmp/cpu.json -- timeout 2 sh -c 'while :; do :; done'
 cpu=$(python3 -c "import json; s=json.load(open('$tmp/cpu.json')); print(round(s['cpu_user_seconds'] + s['cpu_system_seconds'], 2))")
-if python3 -c "import sys; sys.exit(0 if 0.75 <= $cpu <= 1.3 else 1)"; then ok "cpus 0.5: ${cpu}s of CPU in 2s"; else bad "cpus 0.5: ${cpu}s"; fi
+if python3 -c "import sys; sys.exit(0 if 0.8 <= $cpu <= 1.2 else 1)"; then ok "cpus 0.5: ${cpu}s of CPU in 2s"; else bad "cpus 0.5: ${cpu}s"; fi
 
 # The sandbox sees its own leaf.
 leaf=$("$scope" "$rs" run --pids 100 -- cat /proc/self/cgroup)
