@@ -77,14 +77,15 @@ import Testing
         let listener: Int32
         let received = Received()
 
-        init(replies: [[UInt8]], auth: String = "OK 0123456789abcdef0123456789abcdef") {
-            let path = TestEnvironment.makeSharedDirectory() + "/private"
+        init(replies: [[UInt8]], auth: String = "OK 0123456789abcdef0123456789abcdef", under dir: String? = nil) {
+            let path = (dir ?? TestEnvironment.makeSharedDirectory()) + "/private"
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_un()
             addr.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
             _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
             listen(fd, 1)
+            chmod(path, 0o777)   // the test user connects too
             self.path = path
             self.listener = fd
             let box = received
@@ -110,7 +111,7 @@ import Testing
 
         deinit {
             close(listener)
-            try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+            unlink(path)
         }
     }
 
@@ -154,5 +155,32 @@ import Testing
         #expect(e.errno == ETIMEDOUT && e.reason == "the systemd user manager did not answer in time")
         e = try #require(throws: SandboxError.self) { _ = try SystemdScope.enter(socket: "/nonexistent/private") }
         #expect(e.errno == ENOENT && e.item == "/nonexistent/private")
+    }
+
+    /// Where our cgroup cannot hold the limits and a user manager runs, a limit asks it for a
+    /// scope; what the manager answers reaches the user. As the unprivileged user, on this host.
+    @Test func aLimitAsksTheUserManagerForAScope() throws {
+        let runtime = TestEnvironment.makeSharedDirectory()
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        mkdir(runtime + "/systemd", 0o777)
+        chmod(runtime + "/systemd", 0o777)
+        let fake = FakeManager(replies: [Self.unitExists], under: runtime + "/systemd")
+        let run = try Running([TestEnvironment.binary, "run", "--memory", "64M", "--", "true"], runner: .testUser,
+                              extraEnv: ["XDG_RUNTIME_DIR": runtime])
+        let r = run.finish()
+        #expect(r.code == 125)
+        #expect(r.stderr.hasPrefix("rsandbox: cgroup: systemd scope rsandbox-\(run.pid)-"), "\(r.stderr)")
+        #expect(r.stderr.contains(".scope: org.freedesktop.systemd1.UnitExists: Unit rsandbox-42-abc.scope was already loaded"), "\(r.stderr)")
+        #expect(r.stderr.contains("(asked for because "), "\(r.stderr)")
+        let call = Array(fake.received.bytes.drop(while: { $0 != UInt8(ascii: "l") }))
+        let (m, _) = try DBusMessage.decode(call[...])
+        #expect(m.member == "StartTransientUnit")
+        #expect(String(decoding: call, as: UTF8.self).contains("rsandbox-\(run.pid)-"))
+        // Without a limit the manager is not asked: the socket still listens, but a connection
+        // would go unanswered (the fake serves one) and end in a set-up error, not exit 0.
+        let plain = try Running([TestEnvironment.binary, "run", "--", "true"], runner: .testUser,
+                                extraEnv: ["XDG_RUNTIME_DIR": runtime]).finish()
+        #expect(plain.code == 0, "\(plain.stderr)")
+        withExtendedLifetime(fake) {}
     }
 }
