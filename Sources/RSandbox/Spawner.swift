@@ -18,6 +18,9 @@ struct Spawner {
             guard let found = helper ?? IDMapHelper.locate() else { throw IDMapHelper.notInstalled() }
             helperPath = found
         }
+        // Compiled before anything exists that would need cleaning up.
+        let filter = try SeccompFilter.program(plan.seccomp, nestedUserNamespaces: plan.nestedUserNamespaces,
+                                               capabilities: plan.capabilities)
         var leaf: Cgroup2.Leaf? = nil
         var cgroupFD: Int32 = -1
         if let limits, !limits.isEmpty {
@@ -32,7 +35,7 @@ struct Spawner {
             leaf = l
         }
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
-        let arena = PlanArena(plan, cgroupFD: cgroupFD)
+        let arena = PlanArena(plan, cgroupFD: cgroupFD, seccompProgram: filter)
         var child = rs_child(pid: 0, pidfd: -1, sync_fd: -1, report_fd: -1, status_fd: -1)
         var raw = arena.raw
         let r = withExtendedLifetime(arena) { rs_spawn(&raw, &child) }

@@ -44,6 +44,9 @@ enum RunArgumentParser {
         "--cpus": { o, v in o.cpus = v; return nil },
         "--cpu-weight": { o, v in o.cpuWeight = v; return nil },
         "--pids": { o, v in o.pids = v; return nil },
+        "--cap-add": { o, v in o.capAdd.append(v); return nil },
+        "--cap-drop": { o, v in o.capDrop.append(v); return nil },
+        "--seccomp": { o, v in o.seccomp = v; return nil },
     ]
 
     /// Filesystem flags and how many values each takes.
@@ -57,7 +60,7 @@ enum RunArgumentParser {
     /// Every long name the parser knows, for `mode` (tests compare it with --help).
     static func knownNames(shell: Bool) -> Set<String> {
         var names = Set(flags.keys).union(options.keys).union(mountArity.keys)
-            .union(["--die-with-parent", "--no-die-with-parent"])
+            .union(["--die-with-parent", "--no-die-with-parent", "--nested-userns", "--no-nested-userns"])
         if shell { names.insert("--print-spec") }
         return names
     }
@@ -99,6 +102,8 @@ enum RunArgumentParser {
                 o[keyPath: flag] = true
             } else if key == "--die-with-parent" || key == "--no-die-with-parent", inline == nil {
                 o.dieWithParent = key == "--die-with-parent"
+            } else if key == "--nested-userns" || key == "--no-nested-userns", inline == nil {
+                o.nestedUserns = key == "--nested-userns"
             } else if shell && key == "--print-spec" && inline == nil {
                 o.printSpec = true
             } else if let set = options[key] {

@@ -29,6 +29,10 @@ enum rs_stage {
     RS_STAGE_PIVOT = 17,         /* the final pivot_root into the new root, detaching the old */
     RS_STAGE_SESSION = 18,       /* setsid, or the controlling terminal */
     RS_STAGE_IDENTITY = 19,      /* setgroups/setresgid/setresuid to the inside ids asked for */
+    RS_STAGE_CAPS = 20,          /* index = capability number (bounding set, ambient), -1 = capset */
+    RS_STAGE_NO_NEW_PRIVS = 21,
+    RS_STAGE_SECCOMP = 22,       /* loading the precomputed filter, the last step before execve */
+    RS_STAGE_MASK = 23,          /* index = rs_masked_path(index): masking or making it read-only */
 };
 
 /* One step of the filesystem plan, executed in order inside the new root. */
@@ -115,7 +119,21 @@ struct rs_plan {
     int64_t switch_gid;          /* >= 0: setgroups(0) if allowed, then setresgid */
     uint32_t nmounts;
     const struct rs_mount_op *mounts;
+    /* Hardening, applied to the command only (the reaper hardens itself, see child.c). */
+    uint8_t drop_caps;           /* bounding, inheritable, ambient, permitted, effective := cap_keep */
+    uint8_t no_new_privs;
+    uint8_t mask_paths;          /* RS_MASK_* bits */
+    int32_t cap_last;            /* the kernel's highest capability number */
+    uint64_t cap_keep;           /* bit n = capability n survives */
+    const void *seccomp_filter;  /* struct sock_filter[seccomp_len], built in the parent; NULL: none */
+    uint32_t seccomp_len;
 };
+
+#define RS_MASK_PROC 0x1u        /* kernel files of /proc hidden, /proc/sys and others read-only */
+#define RS_MASK_SYS  0x2u        /* /sys/firmware and others hidden */
+
+/* The path (relative to the root) behind an RS_STAGE_MASK index, or NULL. */
+const char *rs_masked_path(int index);
 
 /* What the child writes on the report pipe on failure. EOF without a report = exec succeeded. */
 struct rs_report {
@@ -170,6 +188,34 @@ int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long
 
 /* strerrorname_np(3): "ENOENT", or NULL. */
 const char *rs_errno_name(int err);
+
+/* Capabilities by name (libcap): "cap_net_admin" -> 12, or -1. */
+int rs_cap_from_name(const char *name);
+/* libcap's name of capability n ("cap_chown"; a number for one libcap does not know). */
+void rs_cap_name(int n, char *buf, unsigned long len);
+/* The highest capability number this kernel knows. */
+int rs_cap_last(void);
+
+/* Seccomp programs, built with libseccomp in the parent (seccomp.c). A context is opaque. */
+void *rs_seccomp_new(uint32_t default_action);
+void rs_seccomp_free(void *ctx);
+/* Adds an architecture by libseccomp name ("x86", "x86_64"); "native-compat" adds the 32-bit
+ * ABIs of the native one (x86 and x32 on x86_64, arm on aarch64). 0 or -errno. */
+int rs_seccomp_arch(void *ctx, const char *name);
+struct rs_seccomp_arg {
+    uint32_t index;              /* argument 0-5 */
+    uint32_t op;                 /* enum scmp_compare: 1 NE, 2 LT, 3 LE, 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ */
+    uint64_t value;
+    uint64_t value_two;          /* MASKED_EQ: the value; value is the mask */
+};
+/* Adds a rule. 0, 1 when the syscall name is unknown to libseccomp, or -errno. */
+int rs_seccomp_rule(void *ctx, const char *syscall, uint32_t action,
+                    const struct rs_seccomp_arg *args, uint32_t nargs);
+/* The action values (libseccomp's SCMP_ACT_*). */
+uint32_t rs_seccomp_action_errno(uint32_t err);
+uint32_t rs_seccomp_action_trace(uint32_t msg);
+/* The BPF program, malloc'd (free it): *len bytes. 0 or -errno. */
+int rs_seccomp_export(void *ctx, void **program, unsigned long *len);
 
 long rs_getxattr(const char *path, const char *name, void *buf, unsigned long size);
 
