@@ -95,6 +95,11 @@ int rs_seccomp_rule(void *ctx, const char *syscall, uint32_t action,
     return seccomp_rule_add_array(ctx, action, nr, nargs, cmp);
 }
 
+int rs_seccomp_known(const char *syscall)
+{
+    return seccomp_syscall_resolve_name(syscall) != __NR_SCMP_ERROR;
+}
+
 uint32_t rs_seccomp_action_errno(uint32_t err)
 {
     return SCMP_ACT_ERRNO(err);

@@ -211,6 +211,8 @@ struct rs_seccomp_arg {
 /* Adds a rule. 0, 1 when the syscall name is unknown to libseccomp, or -errno. */
 int rs_seccomp_rule(void *ctx, const char *syscall, uint32_t action,
                     const struct rs_seccomp_arg *args, uint32_t nargs);
+/* Whether libseccomp knows a syscall by this name (on any architecture). */
+int rs_seccomp_known(const char *syscall);
 /* The action values (libseccomp's SCMP_ACT_*). */
 uint32_t rs_seccomp_action_errno(uint32_t err);
 uint32_t rs_seccomp_action_trace(uint32_t msg);
