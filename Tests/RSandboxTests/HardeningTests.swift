@@ -117,6 +117,10 @@ import Testing
         // A non-root command keeps what it was given too (ambient set).
         let user = try rsandbox(["run", "--cap-add", "NET_RAW", "--", "grep", "CapEff", "/proc/self/status"], as: .testUser)
         #expect(user.lines == ["CapEff:\t0000000000002000"], "\(user.stderr)")
+        // And across the switch to another inside uid under a range map (keep-caps, then capset).
+        let switched = try rsandbox(["run", "--map", "auto", "--uid", "1000", "--gid", "1000", "--cap-add", "NET_RAW",
+                                     "--", "sh", "-c", "id -u; grep CapEff /proc/self/status"], as: .testUser)
+        #expect(switched.lines == ["1000", "CapEff:\t0000000000002000"], "\(switched.stderr)")
     }
 
     @Test func nestedUserNamespacesAreRefusedInRunAndAllowedInShell() throws {
