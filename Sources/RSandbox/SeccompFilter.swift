@@ -146,14 +146,27 @@ enum SeccompFilter {
         return release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
     }
 
-    static func holds(_ c: SeccompProfile.Condition, kept: Set<Int32>) -> Bool {
+    /// docker's `includes`: every listed capability kept, this architecture listed, the kernel
+    /// at least minKernel.
+    static func includes(_ c: SeccompProfile.Condition, kept: Set<Int32>) -> Bool {
         if let caps = c.caps, !caps.allSatisfy({ Capabilities.number($0).map(kept.contains) ?? false }) { return false }
         if let arches = c.arches, !arches.contains(where: nativeArchWords.contains) { return false }
-        if let v = c.minKernel {
-            let want = v.split(separator: ".").compactMap { Int($0) }
-            if kernelVersion.lexicographicallyPrecedes(want) { return false }
-        }
+        if let v = c.minKernel, !kernelIsAtLeast(v) { return false }
         return true
+    }
+
+    /// docker's `excludes`: any listed capability kept, or this architecture listed, or the
+    /// kernel at least minKernel.
+    static func excludes(_ c: SeccompProfile.Condition, kept: Set<Int32>) -> Bool {
+        if let caps = c.caps, caps.contains(where: { Capabilities.number($0).map(kept.contains) ?? false }) { return true }
+        if let arches = c.arches, arches.contains(where: nativeArchWords.contains) { return true }
+        if let v = c.minKernel, kernelIsAtLeast(v) { return true }
+        return false
+    }
+
+    static func kernelIsAtLeast(_ v: String) -> Bool {
+        let want = v.split(separator: ".").compactMap { Int($0) }
+        return !kernelVersion.lexicographicallyPrecedes(want)
     }
 
     static func compile(_ p: SeccompProfile, capabilities: [String]) throws(SandboxError) -> [UInt8] {
@@ -167,8 +180,8 @@ enum SeccompFilter {
         let kept = Set(capabilities.compactMap(Capabilities.number))
         return try build(defaultAction: def, architectures: arches) { add throws(SandboxError) in
             for (i, rule) in (p.syscalls ?? []).enumerated() {
-                if let inc = rule.includes, !holds(inc, kept: kept) { continue }
-                if let exc = rule.excludes, exc != SeccompProfile.Condition(), holds(exc, kept: kept) { continue }
+                if let inc = rule.includes, !includes(inc, kept: kept) { continue }
+                if let exc = rule.excludes, excludes(exc, kept: kept) { continue }
                 guard let act = action(rule.action, errnoRet: rule.errnoRet) else {
                     throw .spec("seccomp syscalls[\(i)] action \(quoted(rule.action))", "is not an action rsandbox can load")
                 }

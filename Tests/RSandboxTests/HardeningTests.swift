@@ -77,6 +77,22 @@ import Testing
         #expect(try SeccompFilter.compile(fine, capabilities: []).count > 0, "unknown names are skipped, like crun")
     }
 
+    /// docker's conditions: includes need all of them, excludes any one.
+    @Test func dockerConditionsFollowDockersRules() {
+        typealias C = SeccompProfile.Condition
+        let admin: Set<Int32> = [21]
+        #expect(!SeccompFilter.includes(C(caps: ["CAP_SYS_ADMIN"]), kept: []))
+        #expect(SeccompFilter.includes(C(caps: ["CAP_SYS_ADMIN"]), kept: admin))
+        #expect(!SeccompFilter.includes(C(caps: ["CAP_SYS_ADMIN", "CAP_BPF"]), kept: admin))
+        #expect(SeccompFilter.includes(C(arches: ["amd64", "x32"]), kept: []) == SeccompFilter.nativeArchWords.contains("amd64"))
+        #expect(SeccompFilter.includes(C(minKernel: "4.8"), kept: []))
+        #expect(!SeccompFilter.includes(C(minKernel: "99.0"), kept: []))
+        let cloneRule = C(caps: ["CAP_SYS_ADMIN"], arches: ["s390", "s390x"])
+        #expect(!SeccompFilter.excludes(cloneRule, kept: []), "applies without CAP_SYS_ADMIN off s390")
+        #expect(SeccompFilter.excludes(cloneRule, kept: admin))
+        #expect(!SeccompFilter.excludes(C(), kept: admin), "an empty excludes excludes nothing")
+    }
+
     /// A profile file through the CLI: its rule takes effect, and bad files are one clear line.
     @Test func seccompProfileFileIsLoaded() throws {
         let dir = userDirectory()
