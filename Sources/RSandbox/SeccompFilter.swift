@@ -98,6 +98,11 @@ enum SeccompFilter {
         let r = rs_seccomp_export(ctx, &raw, &len)
         guard r == 0, let raw else { throw .system(.seccomp, -r, item: "seccomp filter") }
         defer { free(raw) }
+        // BPF_MAXINSNS: the kernel refuses longer programs (and sock_fprog counts in 16 bits).
+        if len / 8 > 4096 {
+            throw SandboxError(stage: .seccomp, errno: E2BIG, item: "seccomp filter",
+                               reason: "it compiles to \(len / 8) instructions; the kernel takes at most 4096")
+        }
         return Array(UnsafeRawBufferPointer(start: raw, count: Int(len)))
     }
 

@@ -268,17 +268,10 @@ enum MountStep: Equatable {
         case .mount(let m):
             return m
         case .fileFromDescriptor(let fd, let dest, let mode):
-            var data: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SandboxError(stage: .spec, errno: errno, item: "file \(fd) \"\(dest)\"",
-                                       reason: "cannot read fd \(fd): \(errorString(errno))")
-                }
-                if n == 0 { break }
-                data += chunk[0..<n]
+            let (data, err) = DescriptorContents.read(fd)
+            if err != 0 {
+                throw SandboxError(stage: .spec, errno: err, item: "file \(fd) \"\(dest)\"",
+                                   reason: "cannot read fd \(fd): \(errorString(err))")
             }
             return .file(destination: dest, contents: data, mode: mode)
         }

@@ -12,16 +12,9 @@ enum SeccompProfileFile {
             throw SandboxError(stage: .spec, errno: errno, item: item, reason: "cannot open: \(errorString(errno))")
         }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SandboxError(stage: .spec, errno: errno, item: item, reason: "cannot read: \(errorString(errno))")
-            }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
+        let (bytes, err) = DescriptorContents.read(fd)
+        if err != 0 {
+            throw SandboxError(stage: .spec, errno: err, item: item, reason: "cannot read: \(errorString(err))")
         }
         do {
             return try JSONDecoder().decode(SeccompProfile.self, from: Data(bytes))

@@ -55,6 +55,16 @@ import Testing
         let nested = try #require(try SeccompFilter.program(.default, nestedUserNamespaces: true, capabilities: []))
         #expect(nested.count < def.count, "nested sandboxes drop the mount and user namespace rules")
         #expect(try SeccompFilter.program(.unconfined, nestedUserNamespaces: false, capabilities: []) == nil)
+        // Too long for the kernel: refused in the parent, not truncated.
+        let rules = (0..<4500).map { i in
+            SeccompProfile.Rule(names: ["ioctl"], action: "SCMP_ACT_ERRNO", args: [.init(index: 1, value: UInt64(i) + 1, op: "SCMP_CMP_EQ")])
+        }
+        do {
+            let p = try SeccompFilter.compile(SeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: rules), capabilities: [])
+            Issue.record("compiled to \(p.count / 8) instructions")
+        } catch {
+            #expect(error.errno == E2BIG && error.reason.hasSuffix("the kernel takes at most 4096"), "\(error)")
+        }
     }
 
     @Test func profileRefusalsNameTheRule() throws {
