@@ -209,8 +209,39 @@ static int exec_failure_code(int err)
     return err == ENOENT || err == ENOTDIR ? RS_EXIT_NOT_FOUND : RS_EXIT_CANNOT_EXEC;
 }
 
-static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
+static int read_all(int fd, void *buf, size_t len)
 {
+    char *c = buf;
+    while (len > 0) {
+        ssize_t n = read(fd, c, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        c += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The program the parent built while we set up. EOF: the parent gave up (it knows why). */
+static uint32_t receive_filter(const struct rs_plan *p, int sync_fd, int report_fd)
+{
+    uint32_t len = 0;
+    if (read_all(sync_fd, &len, sizeof len) < 0)
+        _exit(RS_EXIT_SETUP);
+    if (len == 0 || len % 8 != 0 || len > RS_SECCOMP_MAX)
+        fail(report_fd, RS_STAGE_SECCOMP, EINVAL, 0, RS_EXIT_SETUP);
+    if (read_all(sync_fd, p->seccomp_buf, len) < 0)
+        _exit(RS_EXIT_SETUP);
+    close(sync_fd);
+    return len / 8;
+}
+
+static _Noreturn void exec_command(const struct rs_plan *p, int sync_fd, int report_fd)
+{
+    /* First, before any descriptor moves: the sync pipe may sit on a passed fd's target. */
+    uint32_t filter_len = p->seccomp ? receive_filter(p, sync_fd, report_fd) : 0;
     arrange_fds(p, &report_fd);
     /* A terminal of its own (shell): session leader with the pty on fd 0 as controlling tty. */
     if (p->controlling_tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
@@ -238,8 +269,8 @@ static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
     if (set_signal_mask(0) < 0)
         fail(report_fd, RS_STAGE_SIGNALS, errno, 0, RS_EXIT_SETUP);
     /* Last: from here on only the filter's allowed calls run (write for a report, execve). */
-    if (p->seccomp_filter) {
-        struct sock_fprog prog = { (unsigned short)p->seccomp_len, (struct sock_filter *)p->seccomp_filter };
+    if (filter_len) {
+        struct sock_fprog prog = { (unsigned short)filter_len, (struct sock_filter *)p->seccomp_buf };
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
             fail(report_fd, RS_STAGE_SECCOMP, errno, 0, RS_EXIT_SETUP);
     }
@@ -336,7 +367,7 @@ static _Noreturn void reaper_loop(int sfd, int status_fd, pid_t command)
     }
 }
 
-static _Noreturn void start_reaper(const struct rs_plan *p, int report_fd, int status_fd)
+static _Noreturn void start_reaper(const struct rs_plan *p, int sync_fd, int report_fd, int status_fd)
 {
     uint64_t mask = 1ULL << (SIGCHLD - 1);
     for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
@@ -350,7 +381,7 @@ static _Noreturn void start_reaper(const struct rs_plan *p, int report_fd, int s
     if (command < 0)
         fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
     if (command == 0)
-        exec_command(p, report_fd);
+        exec_command(p, sync_fd, report_fd);
 
     /* pid 1 keeps only what it uses: CAP_KILL (the command may run as another uid), no
      * new privileges, and it is not dumpable, so the command (which holds fewer capabilities)
@@ -396,7 +427,11 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
     } while (n < 0 && errno == EINTR);
     if (n != 1)
         _exit(RS_EXIT_SETUP); /* the parent gave up (or died): nobody to report to */
-    close(f->sync_r);
+    int sync_fd = f->sync_r;
+    if (!p->seccomp) {
+        close(sync_fd);
+        sync_fd = -1;
+    }
 
     /* Out of the caller's session: no controlling terminal to inject into (TIOCSTI), and no
      * signals from it; the supervisor forwards what the caller gets. */
@@ -418,6 +453,6 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
         fail(report_fd, RS_STAGE_CHDIR, errno, 0, RS_EXIT_SETUP);
 
     if (p->reaper)
-        start_reaper(p, report_fd, f->status_w);
-    exec_command(p, report_fd);
+        start_reaper(p, sync_fd, report_fd, f->status_w);
+    exec_command(p, sync_fd, report_fd);
 }

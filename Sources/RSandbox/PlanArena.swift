@@ -9,7 +9,7 @@ final class PlanArena {
     /// Room for "dir/argv0" during the PATH search (PATH_MAX).
     static let pathBufferSize = 4096
 
-    init(_ plan: Plan, cgroupFD: Int32 = -1, seccompProgram: [UInt8]? = nil) {
+    init(_ plan: Plan, cgroupFD: Int32 = -1) {
         var strings = plan.argv + plan.envp + [plan.searchPath, plan.cwd ?? "", plan.hostname ?? "", plan.rootfs ?? ""]
         for m in plan.mounts {
             strings += [m.source, m.dest, m.options, m.lowerdir, m.upperdir, m.workdir, m.scratch].compactMap { $0 }
@@ -20,18 +20,14 @@ final class PlanArena {
         let fdBytes = plan.fds.count * MemoryLayout<rs_fd_map>.stride
         let scratchBytes = plan.fds.count * MemoryLayout<Int32>.stride
         let stringBytes = strings.reduce(0) { $0 + $1.utf8.count + 1 }
-        let filterBytes = ((seccompProgram?.count ?? 0) + 7) & ~7
+        let filterBytes = plan.seccomp == .unconfined ? 0 : Int(RS_SECCOMP_MAX)
         let total = filterBytes + pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
         base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
 
         var cursor = base
-        // First: struct sock_filter wants 8-byte alignment.
-        var filter: UnsafeRawPointer? = nil
-        if let program = seccompProgram {
-            program.withUnsafeBytes { cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            filter = UnsafeRawPointer(cursor)
-            cursor += filterBytes
-        }
+        // First: struct sock_filter wants 8-byte alignment. The child fills it (rs_send_filter).
+        let filter: UnsafeMutableRawPointer? = filterBytes > 0 ? cursor : nil
+        cursor += filterBytes
         let argvPtr = cursor.bindMemory(to: UnsafePointer<CChar>?.self, capacity: plan.argv.count + 1)
         cursor += (plan.argv.count + 1) * MemoryLayout<UnsafePointer<CChar>?>.stride
         let envPtr = cursor.bindMemory(to: UnsafePointer<CChar>?.self, capacity: plan.envp.count + 1)
@@ -118,8 +114,8 @@ final class PlanArena {
             mask_paths: UInt8(plan.maskPaths),
             cap_last: Capabilities.last,
             cap_keep: plan.capabilityMask,
-            seccomp_filter: filter,
-            seccomp_len: UInt32((seccompProgram?.count ?? 0) / 8)
+            seccomp: filter != nil ? 1 : 0,
+            seccomp_buf: filter
         )
     }
 

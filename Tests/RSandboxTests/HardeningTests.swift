@@ -125,6 +125,13 @@ import Testing
         let bad = try rsandbox(["run", "--seccomp", dir + "/bad.json", "--", "true"], as: .testUser)
         #expect(bad.code == 125)
         #expect(bad.stderr == "rsandbox: spec: seccomp \"\(dir)/bad.json\": not an OCI seccomp profile: defaultAction: missing\n")
+        // Built after the clone (overlapping the child's set-up): a failure there ends the child.
+        let token = uniqueToken()
+        writeUserFile(dir + "/arch.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_NOPE\"]}")
+        let arch = try rsandbox(["run", "--seccomp", dir + "/arch.json", "--", "sleep", token], as: .testUser)
+        #expect(arch.code == 125)
+        #expect(arch.stderr == "rsandbox: seccomp: seccomp architecture \"nope\": Invalid argument\n")
+        #expect(processes(containing: token).isEmpty)
         let missing = try rsandbox(["run", "--seccomp", dir + "/none.json", "--", "true"], as: .testUser)
         #expect(missing.stderr == "rsandbox: spec: seccomp \"\(dir)/none.json\": cannot open: No such file or directory\n")
     }

@@ -125,9 +125,14 @@ struct rs_plan {
     uint8_t mask_paths;          /* RS_MASK_* bits */
     int32_t cap_last;            /* the kernel's highest capability number */
     uint64_t cap_keep;           /* bit n = capability n survives */
-    const void *seccomp_filter;  /* struct sock_filter[seccomp_len], built in the parent; NULL: none */
-    uint32_t seccomp_len;
+    /* Seccomp: the parent builds the program while the child sets up (after rs_release) and
+     * sends it on the sync pipe (rs_send_filter); the child reads it into this buffer. */
+    uint8_t seccomp;             /* 1: read a program and load it last before execve */
+    void *seccomp_buf;           /* RS_SECCOMP_MAX bytes the child may write (its own copy) */
 };
+
+/* BPF_MAXINSNS instructions of 8 bytes: the longest program the kernel takes. */
+#define RS_SECCOMP_MAX (4096 * 8)
 
 #define RS_MASK_PROC 0x1u        /* kernel files of /proc hidden, /proc/sys and others read-only */
 #define RS_MASK_SYS  0x2u        /* /sys/firmware and others hidden */
@@ -156,8 +161,14 @@ struct rs_child {
  * that PR_SET_PDEATHSIG (which follows the parent *thread*) fires only when the process dies. */
 int rs_spawn(const struct rs_plan *plan, struct rs_child *out);
 
-/* Releases the child (the parent has written its maps). Returns 0 or -errno. */
-int rs_release(struct rs_child *child);
+/* Releases the child (the parent has written its maps). Returns 0 or -errno. With `keep_sync`
+ * the sync pipe stays open for rs_send_filter. */
+int rs_release(struct rs_child *child, int keep_sync);
+
+/* Sends the seccomp program (len bytes, a multiple of 8, at most RS_SECCOMP_MAX) on the sync
+ * pipe and closes it; prog NULL just closes it (the child then leaves without a report).
+ * 0, or -errno (EPIPE: the child is gone; its report says why). Never raises SIGPIPE. */
+int rs_send_filter(struct rs_child *child, const void *prog, uint32_t len);
 
 /* Reads the report pipe to EOF. Returns 1 with *report filled, 0 on EOF (exec happened), -errno. */
 int rs_read_report(int fd, struct rs_report *report);
