@@ -24,7 +24,8 @@ import Testing
         var args: [String] = []
         /// The program as the sandbox sees it; nil: its host path (the default view shows the host).
         var path: String? = nil
-        /// A shell line run as the test user; $RUN is the rsandbox command line.
+        /// A shell line run as the test user; $RUN is the rsandbox command line (arguments after
+        /// it go to the program).
         var wrap: String? = nil
         var description: String { name }
     }
@@ -134,7 +135,8 @@ import Testing
             Attempt(name: "write-ro-bind", flags: roRoot, args: [victim]),
             Attempt(name: "uid-map"),
             Attempt(name: "ptrace-reaper"),
-            Attempt(name: "ptrace-supervisor", args: [host]),
+            // $$ is the shell that execs rsandbox: the supervisor's own pid.
+            Attempt(name: "ptrace-supervisor", wrap: "exec $RUN $$"),
             Attempt(name: "kill-all"),
             Attempt(name: "kill-host", args: [host]),
             Attempt(name: "keyctl"),

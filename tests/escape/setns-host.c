@@ -3,6 +3,8 @@
 #include <sched.h>
 int main(int argc, char **argv)
 {
+    if (argc < 2 || atoi(argv[1]) <= 1)
+        return expect_text("setns-host", "ENOENT", "no host pid given");
     char p[64];
     snprintf(p, sizeof p, "/proc/%s/ns/mnt", argc > 1 ? argv[1] : "0");
     int fd = open(p, O_RDONLY);
