@@ -16,7 +16,10 @@ let package = Package(
         // The only code that runs between clone3 and execve. C, raw syscalls, no allocation.
         .target(
             name: "CRSandbox",
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            // The parent builds seccomp programs and reads capability names with these (Debian
+            // libseccomp-dev, libcap-dev: both ship .a files for the static release build).
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
         ),
         // The library. No Foundation.
         .target(

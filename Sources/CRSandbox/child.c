@@ -19,6 +19,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -162,17 +165,93 @@ static void arrange_fds(const struct rs_plan *p, int *report_fd)
         fail(*report_fd, RS_STAGE_FDS, errno, -1, RS_EXIT_SETUP);
 }
 
+static int capset_to(uint64_t caps)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    for (int i = 0; i < 2; i++) {
+        uint32_t word = (uint32_t)(caps >> (32 * i));
+        d[i].effective = word;
+        d[i].permitted = word;
+        d[i].inheritable = word;
+    }
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+/* Everything outside `keep` leaves the bounding set (needs CAP_SETPCAP: done while the process
+ * still holds every capability of its namespace). */
+static void drop_bounding(int last, uint64_t keep, int report_fd)
+{
+    for (int c = 0; c <= last && c < 64; c++) {
+        if ((keep >> c) & 1)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            fail(report_fd, RS_STAGE_CAPS, errno, c, RS_EXIT_SETUP);
+    }
+}
+
+/* Permitted, effective and inheritable become `keep`, and `keep` is raised in the ambient set so
+ * that it survives the exec of a non-root command too (root's is bounded by the bounding set). */
+static void set_capabilities(int last, uint64_t keep, int report_fd)
+{
+    if (capset_to(keep) < 0)
+        fail(report_fd, RS_STAGE_CAPS, errno, -1, RS_EXIT_SETUP);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail(report_fd, RS_STAGE_CAPS, errno, -1, RS_EXIT_SETUP);
+    for (int c = 0; c <= last && c < 64; c++) {
+        if (((keep >> c) & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            fail(report_fd, RS_STAGE_CAPS, errno, c, RS_EXIT_SETUP);
+    }
+}
+
 static int exec_failure_code(int err)
 {
     return err == ENOENT || err == ENOTDIR ? RS_EXIT_NOT_FOUND : RS_EXIT_CANNOT_EXEC;
 }
 
-static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
+static int read_all(int fd, void *buf, size_t len)
 {
+    char *c = buf;
+    while (len > 0) {
+        ssize_t n = read(fd, c, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        c += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The program the parent built while we set up. EOF: the parent gave up (it knows why). */
+static uint32_t receive_filter(const struct rs_plan *p, int sync_fd, int report_fd)
+{
+    uint32_t len = 0;
+    if (read_all(sync_fd, &len, sizeof len) < 0)
+        _exit(RS_EXIT_SETUP);
+    if (len == 0 || len % 8 != 0 || len > RS_SECCOMP_MAX)
+        fail(report_fd, RS_STAGE_SECCOMP, EINVAL, 0, RS_EXIT_SETUP);
+    if (read_all(sync_fd, p->seccomp_buf, len) < 0)
+        _exit(RS_EXIT_SETUP);
+    close(sync_fd);
+    return len / 8;
+}
+
+static _Noreturn void exec_command(const struct rs_plan *p, int sync_fd, int report_fd)
+{
+    /* First, before any descriptor moves: the sync pipe may sit on a passed fd's target. */
+    uint32_t filter_len = p->seccomp ? receive_filter(p, sync_fd, report_fd) : 0;
     arrange_fds(p, &report_fd);
     /* A terminal of its own (shell): session leader with the pty on fd 0 as controlling tty. */
     if (p->controlling_tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
         fail(report_fd, RS_STAGE_SESSION, errno, 0, RS_EXIT_SETUP);
+    if (p->drop_caps) {
+        drop_bounding(p->cap_last, p->cap_keep, report_fd);
+        /* Kept capabilities must survive the switch to another uid below. */
+        if (p->cap_keep && p->switch_uid >= 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+            fail(report_fd, RS_STAGE_CAPS, errno, -1, RS_EXIT_SETUP);
+    }
     /* Range maps: become the inside ids asked for (this drops capabilities in the namespace). */
     if (p->switch_gid >= 0) {
         if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM)
@@ -183,8 +262,18 @@ static _Noreturn void exec_command(const struct rs_plan *p, int report_fd)
     if (p->switch_uid >= 0
         && syscall(SYS_setresuid, (uid_t)p->switch_uid, (uid_t)p->switch_uid, (uid_t)p->switch_uid) < 0)
         fail(report_fd, RS_STAGE_IDENTITY, errno, 1, RS_EXIT_SETUP);
+    if (p->drop_caps)
+        set_capabilities(p->cap_last, p->cap_keep, report_fd);
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail(report_fd, RS_STAGE_NO_NEW_PRIVS, errno, 0, RS_EXIT_SETUP);
     if (set_signal_mask(0) < 0)
         fail(report_fd, RS_STAGE_SIGNALS, errno, 0, RS_EXIT_SETUP);
+    /* Last: from here on only the filter's allowed calls run (write for a report, execve). */
+    if (filter_len) {
+        struct sock_fprog prog = { (unsigned short)filter_len, (struct sock_filter *)p->seccomp_buf };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+            fail(report_fd, RS_STAGE_SECCOMP, errno, 0, RS_EXIT_SETUP);
+    }
 
     char *const *argv = (char *const *)p->argv;
     char *const *envp = (char *const *)p->envp;
@@ -278,7 +367,7 @@ static _Noreturn void reaper_loop(int sfd, int status_fd, pid_t command)
     }
 }
 
-static _Noreturn void start_reaper(const struct rs_plan *p, int report_fd, int status_fd)
+static _Noreturn void start_reaper(const struct rs_plan *p, int sync_fd, int report_fd, int status_fd)
 {
     uint64_t mask = 1ULL << (SIGCHLD - 1);
     for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
@@ -292,8 +381,23 @@ static _Noreturn void start_reaper(const struct rs_plan *p, int report_fd, int s
     if (command < 0)
         fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
     if (command == 0)
-        exec_command(p, report_fd);
+        exec_command(p, sync_fd, report_fd);
 
+    /* pid 1 keeps only what it uses: CAP_KILL (the command may run as another uid), no
+     * new privileges, and it is not dumpable, so the command (which holds fewer capabilities)
+     * can neither ptrace it nor open its /proc/1/mem, /proc/1/root or its fds. */
+    if (p->drop_caps) {
+        uint64_t kill_only = 1ULL << CAP_KILL;
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+            kill(command, SIGKILL);
+            fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
+        }
+        drop_bounding(p->cap_last, kill_only, report_fd);
+        if (capset_to(kill_only) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+            kill(command, SIGKILL);
+            fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
+        }
+    }
     /* pid 1 holds nothing of the caller's: not stdio, not passed fds, not the report pipe. */
     int32_t keep[2] = { sfd < status_fd ? sfd : status_fd, sfd < status_fd ? status_fd : sfd };
     if (sweep_fds(0, keep, 2, sizeof keep[0], 0) < 0) {
@@ -323,7 +427,11 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
     } while (n < 0 && errno == EINTR);
     if (n != 1)
         _exit(RS_EXIT_SETUP); /* the parent gave up (or died): nobody to report to */
-    close(f->sync_r);
+    int sync_fd = f->sync_r;
+    if (!p->seccomp) {
+        close(sync_fd);
+        sync_fd = -1;
+    }
 
     /* Out of the caller's session: no controlling terminal to inject into (TIOCSTI), and no
      * signals from it; the supervisor forwards what the caller gets. */
@@ -335,6 +443,8 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
         rs_build_root(p, report_fd);
     else if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         fail(report_fd, RS_STAGE_MOUNT_PROC, errno, 0, RS_EXIT_SETUP);
+    if (!p->new_root && p->mask_paths)
+        rs_mask_paths(p->mask_paths, "/", "/dev/null", report_fd);
     if (p->hostname && sethostname(p->hostname, p->hostname_len) < 0)
         fail(report_fd, RS_STAGE_HOSTNAME, errno, 0, RS_EXIT_SETUP);
     if (p->loopback_up)
@@ -343,6 +453,6 @@ _Noreturn void rs_child_main(const struct rs_plan *p, const struct rs_child_fds 
         fail(report_fd, RS_STAGE_CHDIR, errno, 0, RS_EXIT_SETUP);
 
     if (p->reaper)
-        start_reaper(p, report_fd, f->status_w);
-    exec_command(p, report_fd);
+        start_reaper(p, sync_fd, report_fd, f->status_w);
+    exec_command(p, sync_fd, report_fd);
 }

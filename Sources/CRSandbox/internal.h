@@ -20,6 +20,11 @@ _Noreturn void rs_child_fail(int report_fd, int stage, int err, int index);
 /* Builds the new root from plan->mounts and pivots into it (mount.c). Reports on failure. */
 void rs_build_root(const struct rs_plan *plan, int report_fd);
 
+/* Hides the kernel files podman hides and makes the ones it protects read-only, under `root`
+ * (only those groups in `what`, RS_MASK_*, whose /proc or /sys really is procfs or sysfs).
+ * Files are covered with a bind of `devnull`, directories with an empty read-only tmpfs. */
+void rs_mask_paths(unsigned what, const char *root, const char *devnull, int report_fd);
+
 /* clone3 with only exit_signal = SIGCHLD: a fork that runs no atfork handlers. */
 pid_t rs_raw_fork(void);
 

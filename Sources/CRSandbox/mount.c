@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 /* Where the staging tmpfs goes; it becomes "/" until the final pivot. */
@@ -553,10 +555,95 @@ void rs_build_root(const struct rs_plan *p, int report_fd)
     if (rootfd >= 0)
         close(rootfd);
     cache_drop();
+    /* Before the old root goes: the masks bind its /dev/null. */
+    if (p->mask_paths)
+        rs_mask_paths(p->mask_paths, "/newroot", "/oldroot/dev/null", report_fd);
 
     /* The old root goes first (nothing of the host stays reachable), then the staging tmpfs:
      * pivot_root(".", ".") stacks it above the new root and the detach removes it. */
     if (umount2("/oldroot", MNT_DETACH) < 0 || chdir("/newroot") < 0
         || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         rs_child_fail(report_fd, RS_STAGE_PIVOT, errno, -1);
+}
+
+/* podman's lists (containers/common: DefaultMaskedPaths, DefaultReadOnlyPaths), relative to the
+ * root. Hidden: kernel memory, keys, timers, firmware tables. Read-only: what a root inside could
+ * otherwise write through to the kernel. The first group belongs to /proc, the second to /sys. */
+static const char *const masked_paths[] = {
+    "proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
+    "proc/timer_stats", "proc/sched_debug", "proc/scsi",
+    "sys/firmware", "sys/fs/selinux", "sys/dev/block", "sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+    "proc/asound", "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+#define N_MASKED (int)(sizeof masked_paths / sizeof masked_paths[0])
+#define N_READONLY (int)(sizeof readonly_paths / sizeof readonly_paths[0])
+
+const char *rs_masked_path(int index)
+{
+    if (index >= 0 && index < N_MASKED)
+        return masked_paths[index];
+    if (index >= N_MASKED && index < N_MASKED + N_READONLY)
+        return readonly_paths[index - N_MASKED];
+    return NULL;
+}
+
+static int is_fs(int rootfd, const char *rel, long magic)
+{
+    int fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return 0;
+    struct statfs sf;
+    int r = fstatfs(fd, &sf) == 0 && (long)sf.f_type == magic;
+    close(fd);
+    return r;
+}
+
+/* 0 on success or when the path does not exist (nothing to hide), else -1 with errno. */
+static int mask_one(int rootfd, const char *rel, const char *devnull, int readonly)
+{
+    int target = open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+    if (target < 0)
+        return errno == ENOENT ? 0 : -1;
+    struct stat st;
+    int m = -1;
+    if (fstat(target, &st) < 0) {
+        m = -1;
+    } else if (readonly) {
+        m = (int)syscall(SYS_open_tree, target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (m >= 0 && set_attrs(m, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, AT_RECURSIVE) < 0) {
+            close(m);
+            m = -1;
+        }
+    } else if (S_ISDIR(st.st_mode)) {
+        char opts[] = "size=4k,nr_inodes=1,mode=0555";
+        m = make_fs("tmpfs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    } else {
+        m = clone_with_attrs(devnull, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    }
+    int r = m >= 0 ? attach(m, target) : -1;
+    int e = errno;
+    if (m >= 0)
+        close(m);
+    close(target);
+    errno = e;
+    return r;
+}
+
+void rs_mask_paths(unsigned what, const char *root, const char *devnull, int report_fd)
+{
+    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        rs_child_fail(report_fd, RS_STAGE_MASK, errno, -1);
+    int proc = (what & RS_MASK_PROC) && is_fs(rootfd, "proc", PROC_SUPER_MAGIC);
+    int sys = (what & RS_MASK_SYS) && is_fs(rootfd, "sys", SYSFS_MAGIC);
+    for (int i = 0; i < N_MASKED + N_READONLY; i++) {
+        const char *rel = rs_masked_path(i);
+        if (!(rel[0] == 'p' ? proc : sys))
+            continue;
+        if (mask_one(rootfd, rel, devnull, i >= N_MASKED) < 0)
+            rs_child_fail(report_fd, RS_STAGE_MASK, errno, i);
+    }
+    close(rootfd);
 }

@@ -188,7 +188,7 @@ int rs_spawn(const struct rs_plan *plan, struct rs_child *out)
     return spawn_here(plan, out);
 }
 
-int rs_release(struct rs_child *child)
+int rs_release(struct rs_child *child, int keep_sync)
 {
     char go = 1;
     ssize_t n;
@@ -196,7 +196,50 @@ int rs_release(struct rs_child *child)
         n = write(child->sync_fd, &go, 1);
     } while (n < 0 && errno == EINTR);
     int err = n == 1 ? 0 : (n < 0 ? errno : EIO);
-    close(child->sync_fd);
+    if (!keep_sync || err) {
+        close(child->sync_fd);
+        child->sync_fd = -1;
+    }
+    return -err;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int rs_send_filter(struct rs_child *child, const void *prog, uint32_t len)
+{
+    int err = 0;
+    if (prog && child->sync_fd >= 0) {
+        /* A child that failed its set-up has closed its end: EPIPE, not a SIGPIPE that would kill
+         * the supervisor. The signal is blocked here and a pending one is consumed. */
+        sigset_t pipe_set, old;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+        err = write_all(child->sync_fd, &len, sizeof len);
+        if (!err)
+            err = write_all(child->sync_fd, prog, len);
+        if (err == EPIPE && !sigismember(&old, SIGPIPE)) {
+            struct timespec zero = { 0, 0 };
+            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (child->sync_fd >= 0)
+        close(child->sync_fd);
     child->sync_fd = -1;
     return -err;
 }

@@ -36,6 +36,7 @@ public struct HostProbe: Sendable {
     public func run(live: Bool = true) -> [HostCheck] {
         var checks = [kernel(), maxUserNamespaces()]
         checks += [unprivilegedUsernsClone(), appArmorRestriction()].compactMap { $0 }
+        checks.append(hardening())
         if live { checks += [liveSandbox(), liveOverlay()] }
         checks += cgroup()
         checks += subordinateRanges() + [idmapHelper(), netd()]
@@ -95,6 +96,26 @@ public struct HostProbe: Sendable {
                          detail: "kernel.apparmor_restrict_unprivileged_userns = \(s.trimmingNewline)"
                             + (restricted ? ": unconfined programs may not get capabilities in a new user namespace" : ""),
                          fix: restricted ? "install the AppArmor profile for rsandbox (docs/install.md), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" : nil)
+    }
+
+    /// What every sandbox applies (docs/security.md): the kernel must take a seccomp filter.
+    func hardening() -> HostCheck {
+        let name = "hardening"
+        let status = read("/proc/self/status") ?? ""
+        guard status.contains("\nSeccomp:") else {
+            return HostCheck(name: name, ok: false, required: true,
+                             detail: "this kernel has no seccomp (no Seccomp: line in /proc/self/status)",
+                             fix: "a kernel built with CONFIG_SECCOMP_FILTER (every distribution kernel is)")
+        }
+        do {
+            let program = try SeccompFilter.program(.default, nestedUserNamespaces: false, capabilities: [])
+            let n = (program?.count ?? 0) / 8
+            return HostCheck(name: name, ok: true, required: true,
+                             detail: "every capability dropped (--cap-add acts only inside the sandbox's user namespace), "
+                                + "no_new_privs, seccomp deny-list of \(n) instructions with the 32-bit ABIs")
+        } catch {
+            return HostCheck(name: name, ok: false, required: true, detail: "the seccomp filter does not build: \(error)")
+        }
     }
 
     func liveSandbox() -> HostCheck {

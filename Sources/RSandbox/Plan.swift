@@ -41,6 +41,14 @@ public struct Plan: Sendable, Equatable {
     public var cwdTry: Bool
     public var newSession: Bool
     public var controllingTerminal: Bool
+    /// Capabilities the command keeps (bit n = capability n); every other one is dropped.
+    public var capabilityMask: UInt64
+    /// RS_MASK_* bits: which of /proc and /sys get podman's masks (only with a mount namespace).
+    public var maskPaths: UInt32
+    /// Compiled by the Spawner (it can fail); the plan says which policy.
+    public var seccomp: SeccompPolicy
+    public var nestedUserNamespaces: Bool
+    public var capabilities: [String]
 
     /// PATH for the lookup when the sandbox's environment has none.
     public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
@@ -100,6 +108,18 @@ public struct Plan: Sendable, Equatable {
         mounts = steps.enumerated().map { PlannedMount($1, index: $0) }
         newSession = spec.newSession
         controllingTerminal = spec.controllingTerminal
+        capabilities = spec.capabilities
+        capabilityMask = Capabilities.mask(spec.capabilities)
+        // Masks go on top of a private mount table only; a nested sandbox could not mount a
+        // masked /proc again, so /proc stays unmasked when nested user namespaces are allowed.
+        var masks: UInt32 = 0
+        if ns.mount {
+            masks |= RS_MASK_SYS
+            if !spec.nestedUserNamespaces { masks |= RS_MASK_PROC }
+        }
+        maskPaths = masks
+        seccomp = spec.seccomp
+        nestedUserNamespaces = spec.nestedUserNamespaces
     }
 
     /// The caller's working directory, if it can be read.

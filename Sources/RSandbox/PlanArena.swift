@@ -20,10 +20,14 @@ final class PlanArena {
         let fdBytes = plan.fds.count * MemoryLayout<rs_fd_map>.stride
         let scratchBytes = plan.fds.count * MemoryLayout<Int32>.stride
         let stringBytes = strings.reduce(0) { $0 + $1.utf8.count + 1 }
-        let total = pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
+        let filterBytes = plan.seccomp == .unconfined ? 0 : Int(RS_SECCOMP_MAX)
+        let total = filterBytes + pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
         base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
 
         var cursor = base
+        // First: struct sock_filter wants 8-byte alignment. The child fills it (rs_send_filter).
+        let filter: UnsafeMutableRawPointer? = filterBytes > 0 ? cursor : nil
+        cursor += filterBytes
         let argvPtr = cursor.bindMemory(to: UnsafePointer<CChar>?.self, capacity: plan.argv.count + 1)
         cursor += (plan.argv.count + 1) * MemoryLayout<UnsafePointer<CChar>?>.stride
         let envPtr = cursor.bindMemory(to: UnsafePointer<CChar>?.self, capacity: plan.envp.count + 1)
@@ -104,7 +108,14 @@ final class PlanArena {
             switch_uid: plan.switchUid.map { Int64($0) } ?? -1,
             switch_gid: plan.switchGid.map { Int64($0) } ?? -1,
             nmounts: UInt32(plan.mounts.count),
-            mounts: UnsafePointer(mountPtr)
+            mounts: UnsafePointer(mountPtr),
+            drop_caps: 1,
+            no_new_privs: 1,
+            mask_paths: UInt8(plan.maskPaths),
+            cap_last: Capabilities.last,
+            cap_keep: plan.capabilityMask,
+            seccomp: filter != nil ? 1 : 0,
+            seccomp_buf: filter
         )
     }
 

@@ -27,6 +27,13 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case session
         /// Switching to the inside uid or gid asked for (range maps).
         case identity
+        /// Dropping capabilities (bounding, ambient, capset) before exec.
+        case capabilities
+        case noNewPrivileges = "no-new-privs"
+        /// Building the seccomp filter (parent) or loading it (child).
+        case seccomp
+        /// Hiding a kernel file of /proc or /sys, or making one read-only.
+        case mask
         /// Finding or preparing the delegated cgroup2 subtree, or a sandbox's leaf in it.
         case cgroup
         case wait
@@ -98,6 +105,10 @@ extension SandboxError.Stage {
         case RS_STAGE_PIVOT.rawValue: self = .pivot
         case RS_STAGE_SESSION.rawValue: self = .session
         case RS_STAGE_IDENTITY.rawValue: self = .identity
+        case RS_STAGE_CAPS.rawValue: self = .capabilities
+        case RS_STAGE_NO_NEW_PRIVS.rawValue: self = .noNewPrivileges
+        case RS_STAGE_SECCOMP.rawValue: self = .seccomp
+        case RS_STAGE_MASK.rawValue: self = .mask
         default: self = .exec
         }
     }
@@ -177,6 +188,19 @@ extension SandboxError {
             item = plan.controllingTerminal ? "controlling terminal (fd 0)" : "setsid"
         case .identity:
             item = report.index == 1 ? "uid \(plan.switchUid ?? 0)" : "gid \(plan.switchGid ?? 0)"
+        case .capabilities:
+            if report.index >= 0 {
+                item = "capability " + Capabilities.name(report.index)
+            } else {
+                item = "capabilities"
+            }
+        case .seccomp:
+            item = "seccomp filter"
+            if err == EINVAL {
+                hint = "the kernel refused the compiled filter (too long, or an action it does not know)"
+            }
+        case .mask:
+            item = rs_masked_path(report.index).map { "/" + String(cString: $0) } ?? "masked paths"
         case .pdeathsig, .mountPrivate, .reaper, .signals, .sync, .clone:
             item = stage.rawValue
         default:

@@ -35,6 +35,17 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var idmapHelper: String?
     /// Resource limits (a cgroup2 leaf in a delegated subtree); nil: none, and no cgroup work.
     public var limits: CgroupLimits?
+    /// The capabilities the command keeps ("CAP_NET_ADMIN"); every other one is dropped from all
+    /// five sets before exec, also for uid 0 inside. They act only inside the sandbox's user
+    /// namespace: adding one never reaches beyond what that namespace holds.
+    public var capabilities: [String]
+    /// The seccomp filter, loaded last before exec (no_new_privs is always set).
+    public var seccomp: SeccompPolicy
+    /// Let the command make user namespaces of its own (nested sandboxes: rsandbox, bwrap, podman
+    /// inside). Off: the default filter refuses new user namespaces and the mount API, and
+    /// /proc's kernel files are masked. On: none of those three (a masked /proc cannot be
+    /// mounted again by a nested sandbox, the kernel refuses it).
+    public var nestedUserNamespaces: Bool
 
     public init(
         argv: [String],
@@ -54,7 +65,10 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         controllingTerminal: Bool = false,
         idMapping: IDMapping = .current,
         idmapHelper: String? = nil,
-        limits: CgroupLimits? = nil
+        limits: CgroupLimits? = nil,
+        capabilities: [String] = [],
+        seccomp: SeccompPolicy = .default,
+        nestedUserNamespaces: Bool = false
     ) {
         self.argv = argv
         self.environment = environment
@@ -74,6 +88,9 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.idMapping = idMapping
         self.idmapHelper = idmapHelper
         self.limits = limits
+        self.capabilities = capabilities
+        self.seccomp = seccomp
+        self.nestedUserNamespaces = nestedUserNamespaces
     }
 
     /// Whether the sandbox gets a root of its own (any mount, or a rootfs).

@@ -19,6 +19,7 @@ extension SandboxSpec {
         try validateFds()
         try validateFilesystem()
         try limits?.validate()
+        try validateSecurity()
         if let t = timeout, t <= .zero {
             throw .spec("timeout \(t)", "must be greater than zero")
         }
@@ -175,6 +176,32 @@ extension SandboxSpec {
             }
         }
     }
+
+    private func validateSecurity() throws(SandboxError) {
+        for name in capabilities where Capabilities.number(name) == nil {
+            throw .spec("capability \(quoted(printable(name)))",
+                        "is not a capability this kernel knows (see capabilities(7); e.g. CAP_NET_ADMIN)")
+        }
+        guard case .profile(let p) = seccomp else { return }
+        if SeccompFilter.action(p.defaultAction, errnoRet: p.defaultErrnoRet) == nil {
+            throw .spec("seccomp defaultAction \(quoted(printable(p.defaultAction)))", Self.actionWords)
+        }
+        for (i, rule) in (p.syscalls ?? []).enumerated() {
+            if rule.allNames.isEmpty {
+                throw .spec("seccomp syscalls[\(i)]", "names no syscall")
+            }
+            if SeccompFilter.action(rule.action, errnoRet: rule.errnoRet) == nil {
+                throw .spec("seccomp syscalls[\(i)] action \(quoted(printable(rule.action)))", Self.actionWords)
+            }
+            for a in rule.args ?? [] where a.index > 5 || SeccompFilter.compare(a.op) == nil {
+                throw .spec("seccomp syscalls[\(i)] argument \(a.index) \(quoted(printable(a.op)))",
+                            "expected an index 0-5 and one of SCMP_CMP_EQ, NE, LT, LE, GT, GE, MASKED_EQ")
+            }
+        }
+    }
+
+    static let actionWords = "expected SCMP_ACT_ALLOW, ERRNO, KILL, KILL_THREAD, KILL_PROCESS, TRAP, TRACE or LOG "
+        + "(SCMP_ACT_NOTIFY needs a listener rsandbox does not provide)"
 }
 
 extension SandboxSpec {
@@ -250,4 +277,5 @@ func printable(_ s: String) -> String {
         }
     }
     return out
+
 }

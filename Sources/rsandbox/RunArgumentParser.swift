@@ -46,6 +46,9 @@ enum RunArgumentParser {
         "--pids": { o, v in o.pids = v; return nil },
         "--io-weight": { o, v in o.ioWeight = v; return nil },
         "--io-max": { o, v in o.ioMax.append(v); return nil },
+        "--cap-add": { o, v in o.capAdd.append(v); return nil },
+        "--cap-drop": { o, v in o.capDrop.append(v); return nil },
+        "--seccomp": { o, v in o.seccomp = v; return nil },
     ]
 
     /// Filesystem flags and how many values each takes.
@@ -59,7 +62,7 @@ enum RunArgumentParser {
     /// Every long name the parser knows, for `mode` (tests compare it with --help).
     static func knownNames(shell: Bool) -> Set<String> {
         var names = Set(flags.keys).union(options.keys).union(mountArity.keys)
-            .union(["--die-with-parent", "--no-die-with-parent"])
+            .union(["--die-with-parent", "--no-die-with-parent", "--nested-userns", "--no-nested-userns"])
         if shell { names.insert("--print-spec") }
         return names
     }
@@ -101,6 +104,8 @@ enum RunArgumentParser {
                 o[keyPath: flag] = true
             } else if key == "--die-with-parent" || key == "--no-die-with-parent", inline == nil {
                 o.dieWithParent = key == "--die-with-parent"
+            } else if key == "--nested-userns" || key == "--no-nested-userns", inline == nil {
+                o.nestedUserns = key == "--nested-userns"
             } else if shell && key == "--print-spec" && inline == nil {
                 o.printSpec = true
             } else if let set = options[key] {

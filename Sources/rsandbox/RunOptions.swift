@@ -34,6 +34,12 @@ struct RunOptions: Equatable {
     var pids: String? = nil
     var ioWeight: String? = nil
     var ioMax: [String] = []
+    var capAdd: [String] = []
+    var capDrop: [String] = []
+    /// A profile file, or "unconfined".
+    var seccomp: String? = nil
+    /// nil: the command's default (run: no, shell: yes).
+    var nestedUserns: Bool? = nil
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -98,11 +104,44 @@ struct RunOptions: Equatable {
             mounts.append(try step.mount())
         }
         let limits = try parseLimits()
+        let policy: SeccompPolicy
+        switch seccomp {
+        case nil: policy = .default
+        case "unconfined": policy = .unconfined
+        case let file?: policy = .profile(try SeccompProfileFile.load(file))
+        }
         return SandboxSpec(
             argv: argv, environment: env, cwd: chdir, hostname: hostname, namespaces: ns,
             uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
             dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts,
-            idMapping: mapping, idmapHelper: Self.helperOverride(), limits: limits)
+            idMapping: mapping, idmapHelper: Self.helperOverride(), limits: limits,
+            capabilities: try capabilities(), seccomp: policy, nestedUserNamespaces: nestedUserns ?? false)
+    }
+
+    /// --cap-add, then --cap-drop: the capabilities the command keeps, canonical names.
+    func capabilities() throws(SandboxError) -> [String] {
+        func words(_ v: [String]) -> [String] {
+            v.flatMap { $0.split(separator: ",").map(String.init) }
+        }
+        func name(_ w: String, _ flag: String) throws(SandboxError) -> String {
+            guard let c = Capabilities.canonical(w) else {
+                throw SandboxError(stage: .spec, item: "\(flag) \"\(w)\"",
+                                   reason: "is not a capability this kernel knows (see capabilities(7); e.g. CAP_NET_ADMIN, or ALL)")
+            }
+            return c
+        }
+        var kept: [String] = []
+        for w in words(capAdd) {
+            if w.uppercased() == "ALL" { kept = Capabilities.all; continue }
+            let c = try name(w, "cap-add")
+            if !kept.contains(c) { kept.append(c) }
+        }
+        for w in words(capDrop) {
+            if w.uppercased() == "ALL" { kept = []; continue }
+            let c = try name(w, "cap-drop")
+            kept.removeAll { $0 == c }
+        }
+        return kept
     }
 
     /// The limit flags, units and ranges checked here (validation checks them again).
@@ -257,17 +296,10 @@ enum MountStep: Equatable {
         case .mount(let m):
             return m
         case .fileFromDescriptor(let fd, let dest, let mode):
-            var data: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SandboxError(stage: .spec, errno: errno, item: "file \(fd) \"\(dest)\"",
-                                       reason: "cannot read fd \(fd): \(errorString(errno))")
-                }
-                if n == 0 { break }
-                data += chunk[0..<n]
+            let (data, err) = DescriptorContents.read(fd)
+            if err != 0 {
+                throw SandboxError(stage: .spec, errno: err, item: "file \(fd) \"\(dest)\"",
+                                   reason: "cannot read fd \(fd): \(errorString(err))")
             }
             return .file(destination: dest, contents: data, mode: mode)
         }

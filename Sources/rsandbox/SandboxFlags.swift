@@ -68,6 +68,16 @@ struct SandboxFlags: ParsableArguments {
     @Option(help: ArgumentHelp("io.max for one disk: DEVICE:KEY=VALUE[,KEY=VALUE], keys rbps, wbps (sizes: 1M), riops, wiops. Repeatable.", valueName: "LIMIT"))
     var ioMax: [String] = []
 
+    // Hardening (docs/security.md): every capability dropped, no_new_privs, a seccomp deny-list.
+    @Option(help: ArgumentHelp("Keep capability CAP (CAP_NET_ADMIN or net_admin; comma-separated or repeated; ALL for every one). Capabilities act only inside the sandbox's own user namespace: adding one never reaches beyond what that namespace holds.", valueName: "CAP"))
+    var capAdd: [String] = []
+    @Option(help: ArgumentHelp("Drop CAP again after --cap-add (ALL drops every one).", valueName: "CAP"))
+    var capDrop: [String] = []
+    @Option(help: ArgumentHelp("The seccomp filter: an OCI/podman JSON profile FILE, or unconfined for none. Default: rsandbox's deny-list (docs/security.md).", valueName: "FILE"))
+    var seccomp: String?
+    @Flag(inversion: .prefixedNo, help: "Let the command create user namespaces (nested sandboxes), use the mount API and mount /proc again. Default: no in run, yes in shell.")
+    var nestedUserns: Bool?
+
     // Filesystem steps, applied in the order given, inside a root of the sandbox's own.
     @Option(help: ArgumentHelp("Use DIR as the root (pivot_root into it).", valueName: "DIR"))
     var rootfs: String?

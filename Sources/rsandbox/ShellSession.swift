@@ -16,6 +16,8 @@ struct ShellSession {
                                          net: !options.shareNet, ipc: true, uts: true, cgroup: options.unshareCgroup)
         }
         if spec.hostname == nil && spec.namespaces.uts { spec.hostname = "rsandbox" }
+        // Nested tools (rsandbox, bwrap, podman, unshare) work in a shell unless refused.
+        spec.nestedUserNamespaces = options.nestedUserns ?? true
         if spec.argv.isEmpty {
             let shell = Plan.value(of: "SHELL", in: environment).flatMap { $0.hasPrefix("/") ? $0 : nil }
             spec.argv = [shell ?? "/bin/sh"]

@@ -9,6 +9,7 @@ import Testing
         #expect(r.code == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.lines.contains { $0.hasPrefix("✓ sandbox: created user, pid, mount, net, ipc, uts and cgroup namespaces") })
         #expect(r.lines.contains { $0.hasPrefix("✓ kernel: ") })
+        #expect(r.lines.contains { $0.hasPrefix("✓ hardening: every capability dropped (--cap-add acts only inside the sandbox's user namespace), no_new_privs, seccomp deny-list of ") })
         // This host's cgroup2 hierarchy has no memory/cpu/pids controllers: the line says so and how to fix it.
         let cgroup = try #require(r.lines.firstIndex { $0.hasPrefix("✗ cgroup delegation: ") })
         #expect(r.lines[cgroup].contains("missing memory cpu pids"))

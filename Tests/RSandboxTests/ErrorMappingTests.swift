@@ -52,10 +52,25 @@ import Testing
             (RS_STAGE_REAPER, .reaper), (RS_STAGE_SIGNALS, .signals), (RS_STAGE_FDS, .fds), (RS_STAGE_EXEC, .exec),
             (RS_STAGE_NEW_ROOT, .newRoot), (RS_STAGE_MOUNT_SOURCE, .mount), (RS_STAGE_MOUNT_TARGET, .mount), (RS_STAGE_MOUNT, .mount),
             (RS_STAGE_PIVOT, .pivot), (RS_STAGE_SESSION, .session), (RS_STAGE_IDENTITY, .identity),
+            (RS_STAGE_CAPS, .capabilities), (RS_STAGE_NO_NEW_PRIVS, .noNewPrivileges), (RS_STAGE_SECCOMP, .seccomp),
+            (RS_STAGE_MASK, .mask),
         ]
         for (raw, stage) in pairs {
             #expect(SandboxError.Stage(report: Int32(raw.rawValue)) == stage)
         }
+    }
+
+    @Test func hardeningStagesNameWhatFailed() {
+        #expect(mapped(RS_STAGE_CAPS, EPERM, 21).description == "capabilities: capability CAP_SYS_ADMIN: Operation not permitted")
+        #expect(mapped(RS_STAGE_CAPS, EPERM, -1).description == "capabilities: capabilities: Operation not permitted")
+        #expect(mapped(RS_STAGE_NO_NEW_PRIVS, EINVAL).description == "no-new-privs: no-new-privs: Invalid argument")
+        let seccomp = mapped(RS_STAGE_SECCOMP, EINVAL)
+        #expect(seccomp.description == "seccomp: seccomp filter: Invalid argument")
+        #expect(seccomp.hint != nil)
+        #expect(mapped(RS_STAGE_MASK, EPERM, 1).description == "mask: /proc/kcore: Operation not permitted")
+        #expect(mapped(RS_STAGE_MASK, EPERM, 11).item == "/sys/devices/virtual/powercap")
+        #expect(mapped(RS_STAGE_MASK, EPERM, 12).item == "/proc/asound", "read-only paths follow the masked ones")
+        #expect(mapped(RS_STAGE_MASK, EPERM, 99).item == "masked paths")
     }
 
     @Test func exitStatusDecodesWaitStatusAndShellCodes() {

@@ -74,6 +74,9 @@ import Testing
         #expect(check("cgroup2", checks)?.ok == false)
         #expect(check("subuid", checks)?.ok == false)
         #expect(check("subuid", checks)?.fix?.hasPrefix("usermod --add-subuids") == true)
+        let hardening = try #require(check("hardening", checks))
+        #expect(!hardening.ok && hardening.required && hardening.fix?.contains("CONFIG_SECCOMP_FILTER") == true,
+                "no Seccomp: line in the fixture's /proc/self/status")
     }
 
     @Test func openHostsPass() throws {
@@ -84,6 +87,7 @@ import Testing
             "/proc/self/cgroup": "0::/user.slice\n",
             "/etc/subuid": "4242:100000:65536\n",
             "/etc/subgid": "4242:100000:65536\n",
+            "/proc/self/status": "Name:\tx\nSeccomp:\t0\nSeccomp_filters:\t0\n",
         ])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let checks = HostProbe(root: root, caller: Caller(uid: 4242, gid: 4242)).run(live: false)
@@ -92,6 +96,7 @@ import Testing
         #expect(check("unprivileged user namespaces", checks) == nil, "no such sysctl, nothing to say")
         #expect(check("cgroup2", checks)?.detail == "mounted at /sys/fs/cgroup; this process is in /user.slice")
         #expect(check("subuid", checks)?.detail.hasSuffix("100000-165535 (65536)") == true)
+        #expect(check("hardening", checks)?.ok == true)
     }
 
     @Test func fileCapabilitiesAreRead() throws {

@@ -24,6 +24,10 @@ import Testing
         ["--dev-bind", "/dev", "/dev", "--dev-bind-try", "/dev/kvm", "/dev/kvm", "--bind-try", "/m", "/n", "--", "ls"],
         ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue", "--", "ls"],
         ["--dir", "/a/b", "--symlink", "usr/bin", "/bin", "--remount-ro", "/a", "--chmod", "0700", "/a", "--", "ls"],
+        ["--cap-add", "NET_ADMIN", "--cap-add=chown,fowner", "--cap-drop", "ALL", "--", "id"],
+        ["--seccomp", "/etc/profile.json", "--no-nested-userns", "--", "true"],
+        ["--seccomp=unconfined", "--nested-userns", "--", "true"],
+        ["--nested-userns", "--no-nested-userns", "--", "true"],
     ]
 
     /// ArgumentParser's reading as RunOptions. It cannot order steps across flags, so this
@@ -36,7 +40,8 @@ import Testing
             unshareCgroup: f.unshareCgroup, shareNet: f.shareNet, sharePid: f.sharePid, shareUser: f.shareUser,
             asPid1: f.asPid1, uid: f.uid, gid: f.gid, hostname: f.hostname, chdir: f.chdir, setenv: f.setenv,
             unsetenv: f.unsetenv, clearenv: f.clearenv, passFd: f.passFd, timeout: f.timeout, jsonStatus: f.jsonStatus,
-            dieWithParent: f.dieWithParent, rootfs: f.rootfs, command: run.command)
+            dieWithParent: f.dieWithParent, rootfs: f.rootfs, capAdd: f.capAdd, capDrop: f.capDrop,
+            seccomp: f.seccomp, nestedUserns: f.nestedUserns, command: run.command)
         func pairs(_ v: [String]) -> [(String, String)] {
             stride(from: 0, to: v.count - 1, by: 2).map { (v[$0], v[$0 + 1]) }
         }

@@ -29,6 +29,10 @@ enum rs_stage {
     RS_STAGE_PIVOT = 17,         /* the final pivot_root into the new root, detaching the old */
     RS_STAGE_SESSION = 18,       /* setsid, or the controlling terminal */
     RS_STAGE_IDENTITY = 19,      /* setgroups/setresgid/setresuid to the inside ids asked for */
+    RS_STAGE_CAPS = 20,          /* index = capability number (bounding set, ambient), -1 = capset */
+    RS_STAGE_NO_NEW_PRIVS = 21,
+    RS_STAGE_SECCOMP = 22,       /* loading the precomputed filter, the last step before execve */
+    RS_STAGE_MASK = 23,          /* index = rs_masked_path(index): masking or making it read-only */
 };
 
 /* One step of the filesystem plan, executed in order inside the new root. */
@@ -115,7 +119,26 @@ struct rs_plan {
     int64_t switch_gid;          /* >= 0: setgroups(0) if allowed, then setresgid */
     uint32_t nmounts;
     const struct rs_mount_op *mounts;
+    /* Hardening, applied to the command only (the reaper hardens itself, see child.c). */
+    uint8_t drop_caps;           /* bounding, inheritable, ambient, permitted, effective := cap_keep */
+    uint8_t no_new_privs;
+    uint8_t mask_paths;          /* RS_MASK_* bits */
+    int32_t cap_last;            /* the kernel's highest capability number */
+    uint64_t cap_keep;           /* bit n = capability n survives */
+    /* Seccomp: the parent builds the program while the child sets up (after rs_release) and
+     * sends it on the sync pipe (rs_send_filter); the child reads it into this buffer. */
+    uint8_t seccomp;             /* 1: read a program and load it last before execve */
+    void *seccomp_buf;           /* RS_SECCOMP_MAX bytes the child may write (its own copy) */
 };
+
+/* BPF_MAXINSNS instructions of 8 bytes: the longest program the kernel takes. */
+#define RS_SECCOMP_MAX (4096 * 8)
+
+#define RS_MASK_PROC 0x1u        /* kernel files of /proc hidden, /proc/sys and others read-only */
+#define RS_MASK_SYS  0x2u        /* /sys/firmware and others hidden */
+
+/* The path (relative to the root) behind an RS_STAGE_MASK index, or NULL. */
+const char *rs_masked_path(int index);
 
 /* What the child writes on the report pipe on failure. EOF without a report = exec succeeded. */
 struct rs_report {
@@ -138,8 +161,14 @@ struct rs_child {
  * that PR_SET_PDEATHSIG (which follows the parent *thread*) fires only when the process dies. */
 int rs_spawn(const struct rs_plan *plan, struct rs_child *out);
 
-/* Releases the child (the parent has written its maps). Returns 0 or -errno. */
-int rs_release(struct rs_child *child);
+/* Releases the child (the parent has written its maps). Returns 0 or -errno. With `keep_sync`
+ * the sync pipe stays open for rs_send_filter. */
+int rs_release(struct rs_child *child, int keep_sync);
+
+/* Sends the seccomp program (len bytes, a multiple of 8, at most RS_SECCOMP_MAX) on the sync
+ * pipe and closes it; prog NULL just closes it (the child then leaves without a report).
+ * 0, or -errno (EPIPE: the child is gone; its report says why). Never raises SIGPIPE. */
+int rs_send_filter(struct rs_child *child, const void *prog, uint32_t len);
 
 /* Reads the report pipe to EOF. Returns 1 with *report filled, 0 on EOF (exec happened), -errno. */
 int rs_read_report(int fd, struct rs_report *report);
@@ -170,6 +199,36 @@ int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long
 
 /* strerrorname_np(3): "ENOENT", or NULL. */
 const char *rs_errno_name(int err);
+
+/* Capabilities by name (libcap): "cap_net_admin" -> 12, or -1. */
+int rs_cap_from_name(const char *name);
+/* libcap's name of capability n ("cap_chown"; a number for one libcap does not know). */
+void rs_cap_name(int n, char *buf, unsigned long len);
+/* The highest capability number this kernel knows. */
+int rs_cap_last(void);
+
+/* Seccomp programs, built with libseccomp in the parent (seccomp.c). A context is opaque. */
+void *rs_seccomp_new(uint32_t default_action);
+void rs_seccomp_free(void *ctx);
+/* Adds an architecture by libseccomp name ("x86", "x86_64"); "native-compat" adds the 32-bit
+ * ABIs of the native one (x86 and x32 on x86_64, arm on aarch64). 0 or -errno. */
+int rs_seccomp_arch(void *ctx, const char *name);
+struct rs_seccomp_arg {
+    uint32_t index;              /* argument 0-5 */
+    uint32_t op;                 /* enum scmp_compare: 1 NE, 2 LT, 3 LE, 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ */
+    uint64_t value;
+    uint64_t value_two;          /* MASKED_EQ: the value; value is the mask */
+};
+/* Adds a rule. 0, 1 when the syscall name is unknown to libseccomp, or -errno. */
+int rs_seccomp_rule(void *ctx, const char *syscall, uint32_t action,
+                    const struct rs_seccomp_arg *args, uint32_t nargs);
+/* Whether libseccomp knows a syscall by this name (on any architecture). */
+int rs_seccomp_known(const char *syscall);
+/* The action values (libseccomp's SCMP_ACT_*). */
+uint32_t rs_seccomp_action_errno(uint32_t err);
+uint32_t rs_seccomp_action_trace(uint32_t msg);
+/* The BPF program, malloc'd (free it): *len bytes. 0 or -errno. */
+int rs_seccomp_export(void *ctx, void **program, unsigned long *len);
 
 long rs_getxattr(const char *path, const char *name, void *buf, unsigned long size);
 
