@@ -142,6 +142,7 @@ import Testing
             Attempt(name: "keyctl"),
             Attempt(name: "add-key"),
             Attempt(name: "compat-keyctl"),
+            Attempt(name: "x32-abi"),
             Attempt(name: "bpf"),
             Attempt(name: "perf-event-open"),
             Attempt(name: "userfaultfd"),
@@ -195,6 +196,7 @@ import Testing
     @Test(arguments: [
         ("keyctl", ["--seccomp=unconfined"]),
         ("compat-keyctl", ["--seccomp=unconfined"]),
+        ("x32-abi", ["--seccomp=unconfined"]),
         ("unshare-userns", ["--nested-userns"]),
         ("clone3-userns", ["--nested-userns"]),
         ("fsopen", ["--nested-userns", "--cap-add", "SYS_ADMIN"]),

@@ -211,7 +211,7 @@ int rs_cap_last(void);
 void *rs_seccomp_new(uint32_t default_action);
 void rs_seccomp_free(void *ctx);
 /* Adds an architecture by libseccomp name ("x86", "x86_64"); "native-compat" adds the 32-bit
- * ABIs of the native one (x86 and x32 on x86_64, arm on aarch64). 0 or -errno. */
+ * ABIs of the native one (x86 on x86_64 — x32 calls are killed —, arm on aarch64). 0 or -errno. */
 int rs_seccomp_arch(void *ctx, const char *name);
 struct rs_seccomp_arg {
     uint32_t index;              /* argument 0-5 */
