@@ -59,6 +59,9 @@ CONF
     tar -C "$work/bundle/rootfs" -cf "$p/rootfs.tar" .
     chown -R "$user" "$p"
     on_exit "kill \$(cat '$p/run/libpod/tmp/pause.pid' 2>/dev/null) 2>/dev/null"
+    # podman's lock file for the user's containers: ours alone unless it was there before.
+    local lock=/dev/shm/libpod_rootless_lock_$uid
+    [ -e "$lock" ] || on_exit "rm -f $lock"
     local err
     if ! err=$(cd "$work" && as_user_peer_ns "${podman_env[@]}" podman --log-level=error import "$p/rootfs.tar" localhost/rsbench-busybox 2>&1); then
         podman_why="podman import failed here: $(echo "$err" | tail -1)"

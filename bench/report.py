@@ -40,6 +40,9 @@ def markdown(r):
     if r.get("not_yet"):
         out.append(f"Not yet: {r['not_yet']}")
         return "\n".join(out) + "\n"
+    if r.get("failed"):
+        out.append(f"FAILED: {r['failed']}")
+        return "\n".join(out) + "\n"
     cols = r["columns"]
     out.append("| " + " | ".join(cols) + " |")
     out.append("|" + "|".join("---" for _ in cols) + "|")
