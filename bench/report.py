@@ -8,7 +8,8 @@
 
 A section's object: title, columns, rows (lists of cells), and optionally checks
 ([{what, value, target, met}]: the issue's targets), skipped ([{what, why}]: a peer that
-could not run here, and why), notes (lines), raw (the tool's own data).
+could not run here, and why), notes (lines), raw (the tool's own data); or title and
+not_yet (what is missing) or failed (the last lines the section printed).
 """
 import json
 import os
@@ -91,7 +92,8 @@ def summary(names):
     first = next(iter(everything.values()), None)
     h = first["host"] if first else host()
     mode = "quick mode" if first and first.get("quick") else "default settings"
-    head = (f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on Linux {h['kernel']}, "
+    when = first["date"].replace("T", " ").replace("Z", " UTC") if first else "never"
+    head = (f"Run {when} on Linux {h['kernel']}, "
             f"{h['cpus']} CPUs ({h['cpu']}), load average {h['load_average']:.2f} at the start of "
             f"the first section, {mode}. Ratios within a table come from one run; absolute "
             f"times depend on the machine.\n")
