@@ -1,6 +1,7 @@
 # Shared set-up of the bench scripts (sourced, from the repository root): root check,
 # packages, the test user, a release build, and a world-readable work dir holding a copy of
-# the binary. Sets $user, $uid, $gid, $work, $rs (the copied binary), $quick (1 in quick mode).
+# the binary. Sets $user, $uid, $gid, $work, $rs (the copied binary), $quick (1 in quick mode),
+# $limit (seconds one timed step may take).
 # bench/run-all does the one-time part once and sets RSANDBOX_BENCH_READY=1 for the sections.
 user=${RSANDBOX_TEST_USER:-rsandbox-test}
 quick=${RSANDBOX_BENCH_QUICK:-0}
@@ -12,6 +13,9 @@ if [ "${RSANDBOX_BENCH_READY:-0}" != 1 ]; then
     scripts/setup-test-user >/dev/null
     scripts/build >/dev/null   # incremental: a stale binary would measure old code
 fi
+# The longest any one timed step (a hyperfine run, the spawn benchmark with its first build) may
+# take before it is killed and the section fails: a hung peer must not hold run-all forever.
+limit=${RSANDBOX_BENCH_STEP_TIMEOUT:-900}
 uid=$(id -u "$user")
 gid=$(id -g "$user")
 work=$(mktemp -d /tmp/rsandbox-bench.XXXXXX)

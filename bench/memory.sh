@@ -55,7 +55,7 @@ def descendants(pid, kids):
 
 def life_peak(cmd):
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + drop + cmd + ["/bin/busybox", "true"],
-                       capture_output=True, text=True, check=True)
+                       capture_output=True, text=True, check=True, timeout=60)
     return int(p.stderr.strip().splitlines()[-1])
 
 def while_running(cmd):
@@ -70,7 +70,7 @@ def while_running(cmd):
             continue
         if s["Name"] != "sleep":
             helpers += kb(s.get("VmRSS"))
-    if p.wait() != 0:
+    if p.wait(timeout=60) != 0:
         raise SystemExit(f"{cmd[0]} failed")
     return kb(sup["VmHWM"]), helpers
 

@@ -26,7 +26,7 @@ for n in 1 50 500; do
     cmds+=(-n "floor-$n" "$work/mount-floor $n")
 done
 cd "$work"
-as_user hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/mounts.json" "${cmds[@]}" >/dev/null
+as_user timeout "$limit" hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/mounts.json" "${cmds[@]}" >/dev/null
 cd - >/dev/null
 python3 - "$work/mounts.json" "$runs" <<'PY' | report mounts
 import json, sys

@@ -91,7 +91,7 @@ sandbox_pid() {
 measure_loopback() {
     start_servers
     local status=0
-    (cd "$work" && exec "${drop[@]}" "$work/client.sh" 127.0.0.1 loopback) >"$work/out-loopback" || status=$?
+    (cd "$work" && exec "${drop[@]}" timeout $((secs + 30)) "$work/client.sh" 127.0.0.1 loopback) >"$work/out-loopback" || status=$?
     stop_servers
     [ $status = 0 ] || { echo "loopback: the client failed ($status)" >&2; return 1; }
 }

@@ -106,17 +106,14 @@ cd "$work"
 for w in extract tree; do
     lower=$shm/empty
     [ $w = tree ] && lower=$shm/tree
-    args=()
-    for v in "${variants[@]}"; do
-        args+=(-n "$v" --prepare "$(variant_prepare $v $w)" "$(variant_cmd $v $w $lower)")
-    done
-    # hyperfine takes the names and prepares in the order of the commands.
+    # hyperfine pairs the names and the prepare commands with the commands in order.
     names=() prepares=() commands=()
-    for ((i = 0; i < ${#args[@]}; i += 5)); do
-        names+=(-n "${args[i+1]}"); prepares+=(--prepare "${args[i+3]}"); commands+=("${args[i+4]}")
+    for v in "${variants[@]}"; do
+        names+=(-n "$v")
+        prepares+=(--prepare "$(variant_prepare $v $w)")
+        commands+=("$(variant_cmd $v $w $lower)")
     done
-    [ "$w" = tree ] && as_user sh -c "rm -rf $shm/plain"
-    as_user hyperfine --runs "$runs" --export-json "$work/overlay-$w.json" \
+    as_user timeout "$limit" hyperfine --runs "$runs" --export-json "$work/overlay-$w.json" \
         "${prepares[@]}" "${names[@]}" "${commands[@]}" >/dev/null
 done
 cd - >/dev/null

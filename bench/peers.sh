@@ -26,7 +26,7 @@ PY
     crun_cmd="crun --root $work/crun-state --cgroup-manager=disabled run --bundle $b rsbench"
     crun_why=""
     local err
-    if ! err=$(cd "$work" && as_user_peer_ns $crun_cmd 2>&1); then
+    if ! err=$(cd "$work" && as_user_peer_ns timeout 60 $crun_cmd 2>&1); then
         crun_why="crun run failed here: $(echo "$err" | head -1)"
         crun_cmd=""
     fi
@@ -63,12 +63,12 @@ CONF
     local lock=/dev/shm/libpod_rootless_lock_$uid
     [ -e "$lock" ] || on_exit "rm -f $lock"
     local err
-    if ! err=$(cd "$work" && as_user_peer_ns "${podman_env[@]}" podman --log-level=error import "$p/rootfs.tar" localhost/rsbench-busybox 2>&1); then
+    if ! err=$(cd "$work" && as_user_peer_ns "${podman_env[@]}" timeout 120 podman --log-level=error import "$p/rootfs.tar" localhost/rsbench-busybox 2>&1); then
         podman_why="podman import failed here: $(echo "$err" | tail -1)"
         return
     fi
     podman_cmd="podman --log-level=error run --rm --network none localhost/rsbench-busybox /bin/true"
-    if ! err=$(cd "$work" && as_user_peer_ns "${podman_env[@]}" $podman_cmd 2>&1); then
+    if ! err=$(cd "$work" && as_user_peer_ns "${podman_env[@]}" timeout 120 $podman_cmd 2>&1); then
         podman_why="podman run failed here: $(echo "$err" | tail -1)"
         podman_cmd=""
     fi

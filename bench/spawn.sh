@@ -14,7 +14,7 @@ mkdir -p "$out"
 # The benchmark tool runs as root (it builds and writes here); the measured process becomes
 # the test user before its first benchmark (Benchmarks/Spawn/Spawn.swift: dropToBenchUser).
 (cd bench/spawn && RSANDBOX_BENCH_UID=$uid RSANDBOX_BENCH_GID=$gid RSANDBOX_BENCH_ITERATIONS=$iterations \
-    swift package --disable-sandbox benchmark --format histogramPercentiles --path "$out" --no-progress \
+    timeout "$limit" swift package --disable-sandbox benchmark --format histogramPercentiles --path "$out" --no-progress \
     >"$work/spawn.log" 2>&1) || { tail -20 "$work/spawn.log" >&2; exit 1; }
 python3 - "$out" "$iterations" <<'PY' | report spawn
 import glob, os, sys

@@ -28,9 +28,9 @@ cmds=(
 [ -n "$crun_cmd" ] && cmds+=(-n crun "$crun_cmd")
 cmds+=(-n true "/bin/true")
 cd "$work"
-as_user_peer_ns hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/start.json" "${cmds[@]}" >/dev/null
+as_user_peer_ns timeout "$limit" hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/start.json" "${cmds[@]}" >/dev/null
 if [ -n "$podman_cmd" ]; then
-    as_user_peer_ns "${podman_env[@]}" hyperfine -N --warmup 2 --runs "$slow_runs" --export-json "$work/podman.json" \
+    as_user_peer_ns "${podman_env[@]}" timeout "$limit" hyperfine -N --warmup 2 --runs "$slow_runs" --export-json "$work/podman.json" \
         -n podman "$podman_cmd" -n rsandbox-mounts "$rs_mounts" -n bwrap "$bwrap" >/dev/null
 fi
 cd - >/dev/null

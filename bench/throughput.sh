@@ -40,7 +40,7 @@ for par in 1 2; do
     done
 done
 cd "$work"
-as_user hyperfine -N --runs "$runs" --export-json "$work/throughput.json" "${cmds[@]}" >/dev/null
+as_user timeout "$limit" hyperfine -N --runs "$runs" --export-json "$work/throughput.json" "${cmds[@]}" >/dev/null
 cd - >/dev/null
 python3 - "$work/throughput.json" "$n" "$runs" <<'PY' | report throughput
 import json, sys
