@@ -79,11 +79,17 @@ stop_servers() {
     wait "$iperf_pid" "$accept_pid" 2>/dev/null || true
 }
 
-# The sandbox's first process, once rsandbox (pid $1) has created it.
+# A process inside the sandbox whose namespaces a stack can join: the command under the
+# reaper, once rsandbox (pid $1) has started it. Not the reaper itself: it makes itself
+# non-dumpable, so its /proc/PID/ns files belong to root.
+first_child() { cat /proc/"$1"/task/"$1"/children 2>/dev/null | awk '{print $1}'; }
 sandbox_pid() {
-    local c="" i=0
-    while [ -z "$c" ] && [ $i -lt 100 ]; do
-        c=$(cat /proc/"$1"/task/"$1"/children 2>/dev/null | awk '{print $1}'); i=$((i + 1)); sleep 0.02
+    local reaper="" c="" i=0
+    while [ -z "$c" ] && [ $i -lt 200 ]; do
+        [ -n "$reaper" ] || reaper=$(first_child "$1")
+        [ -z "$reaper" ] || c=$(first_child "$reaper")
+        i=$((i + 1))
+        [ -n "$c" ] || sleep 0.02
     done
     echo "$c"
 }

@@ -70,8 +70,9 @@ rm -rf ./*
 [ -z "\$(ls -A)" ]
 SH
 # fuse.sh LOWER WORKLOAD: mounts fuse-overlayfs (upper and work dir on /dev/shm) at /mnt/o,
-# runs the workload there, unmounts. Runs as uid 0 of the sandbox's user namespace (mounting
-# needs its capabilities); fuse-overlayfs is the sandbox's own child and dies with it.
+# runs the workload there, unmounts. Runs as uid 0 with CAP_SYS_ADMIN of the sandbox's user
+# namespace (mounting needs it; rsandbox drops every capability unless asked); fuse-overlayfs is
+# the sandbox's own child and dies with it.
 cat >"$work/fuse.sh" <<SH
 #!/bin/sh
 set -e
@@ -89,7 +90,7 @@ variant_cmd() {   # variant workload lower
         plain) echo "$box -- $work/$2.sh $shm/plain" ;;
         native) echo "$box --overlay-src $3 --overlay $shm/up $shm/wk /mnt/o -- $work/$2.sh /mnt/o" ;;
         native-tmp) echo "$box --overlay-src $3 --tmp-overlay /mnt/o -- $work/$2.sh /mnt/o" ;;
-        fuse) echo "$box --uid 0 --dev-bind /dev/fuse /dev/fuse -- $work/fuse.sh $3 $work/$2.sh" ;;
+        fuse) echo "$box --uid 0 --cap-add SYS_ADMIN --dev-bind /dev/fuse /dev/fuse -- $work/fuse.sh $3 $work/$2.sh" ;;
     esac
 }
 variant_prepare() {   # variant workload
@@ -148,6 +149,6 @@ print(json.dumps({
     "rows": rows, "checks": checks,
     "skipped": [{"what": "fuse-overlayfs", "why": fuse_why}] if fuse_why else [],
     "notes": ["each command runs in `rsandbox run --ro-bind / / --bind SHM SHM --tmpfs /mnt` (fuse also with "
-              "--uid 0 and --dev-bind /dev/fuse, to mount); the workload checks the file count and that all is gone"],
+              "--uid 0 --cap-add SYS_ADMIN and --dev-bind /dev/fuse, to mount); the workload checks the file count and that all is gone"],
     "raw": {w: {k: {f: v[f] for f in ("mean", "stddev", "median", "min", "max")} for k, v in r.items()} for w, r in res.items()}}))
 PY

@@ -22,9 +22,14 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     // The spec `rsandbox run -- true` builds: user, pid and mount namespaces, a fresh /proc,
-    // the reaper as pid 1. Equivalent to unshare -Urmpf --mount-proc.
+    // the reaper as pid 1, no capabilities, no_new_privs and the default seccomp filter.
+    // The namespaces of unshare -Urmpf --mount-proc.
     Benchmark("library-default") { benchmark in
         for _ in benchmark.scaledIterations { spawnAndWait(.default) }
+    }
+    // The same without a seccomp filter (`--seccomp=unconfined`): unshare loads none either.
+    Benchmark("library-unconfined") { benchmark in
+        for _ in benchmark.scaledIterations { spawnAndWait(.default, seccomp: .unconfined) }
     }
     // `rsandbox run --unshare-all -- true`: also net (lo brought up), ipc, uts and cgroup.
     Benchmark("library-all") { benchmark in
@@ -44,9 +49,10 @@ let benchmarks: @Sendable () -> Void = {
 /// must not reach the commands (it would slow every exec of the peers and ours alike).
 let cleanEnvironment = ["PATH=/usr/bin:/bin"]
 
-func spawnAndWait(_ namespaces: Namespaces) {
+func spawnAndWait(_ namespaces: Namespaces, seccomp: SeccompPolicy = .default) {
     var spec = SandboxSpec(argv: ["/bin/true"])
     spec.namespaces = namespaces
+    spec.seccomp = seccomp
     spec.environment = EnvironmentSpec(inherit: false, set: [EnvironmentVariable("PATH", "/usr/bin:/bin")])
     do {
         let sandbox = try Sandbox.spawn(spec)
