@@ -1,5 +1,6 @@
 import CRSandbox
 import Glibc
+import Synchronization
 
 /// Compiles a SeccompPolicy to the BPF program the child loads last, just before execve. Built
 /// in the parent with libseccomp; the child never parses anything.
@@ -44,29 +45,47 @@ enum SeccompFilter {
         case .unconfined:
             return nil
         case .default:
-            return try build(defaultAction: allow, architectures: ["native-compat"]) { add throws(SandboxError) in
-                let eperm = rs_seccomp_action_errno(UInt32(EPERM))
-                for name in denied { try add(name, eperm, []) }
-                let admin = capabilities.contains { Capabilities.number($0) == 21 } // CAP_SYS_ADMIN
-                if !nestedUserNamespaces && !admin {
-                    for name in mountCalls { try add(name, eperm, []) }
-                }
-                let ioctlArg = { (cmd: UInt64) in rs_seccomp_arg(index: 1, op: masked, value: 0xffff_ffff, value_two: cmd) }
-                try add("ioctl", eperm, [ioctlArg(tiocsti)])
-                try add("ioctl", eperm, [ioctlArg(tioclinux)])
-                // userfaultfd stays usable for user-mode faults only (no kernel-fault stalls).
-                try add("userfaultfd", eperm, [rs_seccomp_arg(index: 0, op: masked, value: uffdUserModeOnly, value_two: 0)])
-                if !nestedUserNamespaces {
-                    let newUser = rs_seccomp_arg(index: 0, op: masked, value: cloneNewUser, value_two: cloneNewUser)
-                    try add("unshare", eperm, [newUser])
-                    try add("clone", eperm, [newUser])
-                    // clone3 passes its flags in memory a filter cannot read: ENOSYS makes libc
-                    // fall back to clone, whose flags it can.
-                    try add("clone3", rs_seccomp_action_errno(UInt32(ENOSYS)), [])
-                }
-            }
+            let admin = capabilities.contains { Capabilities.number($0) == 21 } // CAP_SYS_ADMIN
+            let key = DefaultKey(nestedUserNamespaces: nestedUserNamespaces, admin: admin)
+            if let cached = defaultPrograms.withLock({ $0[key] }) { return cached }
+            let program = try defaultProgram(nestedUserNamespaces: nestedUserNamespaces, admin: admin)
+            defaultPrograms.withLock { $0[key] = program }
+            return program
         case .profile(let p):
             return try compile(p, capabilities: capabilities)
+        }
+    }
+
+    /// What the default program depends on.
+    struct DefaultKey: Hashable {
+        var nestedUserNamespaces: Bool
+        var admin: Bool
+    }
+
+    /// Default programs built so far in this process: libseccomp takes a quarter of a
+    /// millisecond or more per build, and a program spawning many sandboxes needs it once.
+    static let defaultPrograms = Mutex<[DefaultKey: [UInt8]]>([:])
+
+    static func defaultProgram(nestedUserNamespaces: Bool, admin: Bool) throws(SandboxError) -> [UInt8] {
+        try build(defaultAction: allow, architectures: ["native-compat"]) { add throws(SandboxError) in
+            let eperm = rs_seccomp_action_errno(UInt32(EPERM))
+            for name in denied { try add(name, eperm, []) }
+            if !nestedUserNamespaces && !admin {
+                for name in mountCalls { try add(name, eperm, []) }
+            }
+            let ioctlArg = { (cmd: UInt64) in rs_seccomp_arg(index: 1, op: masked, value: 0xffff_ffff, value_two: cmd) }
+            try add("ioctl", eperm, [ioctlArg(tiocsti)])
+            try add("ioctl", eperm, [ioctlArg(tioclinux)])
+            // userfaultfd stays usable for user-mode faults only (no kernel-fault stalls).
+            try add("userfaultfd", eperm, [rs_seccomp_arg(index: 0, op: masked, value: uffdUserModeOnly, value_two: 0)])
+            if !nestedUserNamespaces {
+                let newUser = rs_seccomp_arg(index: 0, op: masked, value: cloneNewUser, value_two: cloneNewUser)
+                try add("unshare", eperm, [newUser])
+                try add("clone", eperm, [newUser])
+                // clone3 passes its flags in memory a filter cannot read: ENOSYS makes libc
+                // fall back to clone, whose flags it can.
+                try add("clone3", rs_seccomp_action_errno(UInt32(ENOSYS)), [])
+            }
         }
     }
 

@@ -7,6 +7,17 @@ import Testing
 /// Capabilities, seccomp and the nested-namespace policy: flags to spec, refusals, the filter's
 /// contents, and what a user sees (the escape suite covers the attempts themselves).
 @Suite struct HardeningTests {
+    @Test func theDefaultProgramIsBuiltOncePerProcess() throws {
+        let a = try #require(try SeccompFilter.program(.default, nestedUserNamespaces: false, capabilities: []))
+        let b = try #require(try SeccompFilter.program(.default, nestedUserNamespaces: false, capabilities: []))
+        #expect(a == b)
+        #expect(SeccompFilter.defaultPrograms.withLock { $0[.init(nestedUserNamespaces: false, admin: false)] } == a)
+        // Each variant is its own program: the nested policy changes the rules.
+        let nested = try #require(try SeccompFilter.program(.default, nestedUserNamespaces: true, capabilities: []))
+        #expect(nested != a)
+        #expect(try SeccompFilter.defaultProgram(nestedUserNamespaces: true, admin: false) == nested)
+    }
+
     @Test func capAddThenCapDropGiveTheKeptList() throws {
         var o = RunOptions(command: ["true"])
         o.capAdd = ["net_admin,CAP_SYS_TIME", "chown"]
