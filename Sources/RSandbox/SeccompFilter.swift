@@ -45,10 +45,9 @@ enum SeccompFilter {
         case .unconfined:
             return nil
         case .default:
-            let admin = capabilities.contains { Capabilities.number($0) == 21 } // CAP_SYS_ADMIN
-            let key = DefaultKey(nestedUserNamespaces: nestedUserNamespaces, admin: admin)
+            let key = DefaultKey(nestedUserNamespaces: nestedUserNamespaces, capabilities: capabilities)
             if let cached = defaultPrograms.withLock({ $0[key] }) { return cached }
-            let program = try defaultProgram(nestedUserNamespaces: nestedUserNamespaces, admin: admin)
+            let program = try defaultProgram(nestedUserNamespaces: nestedUserNamespaces, admin: key.admin)
             defaultPrograms.withLock { $0[key] = program }
             return program
         case .profile(let p):
@@ -56,10 +55,28 @@ enum SeccompFilter {
         }
     }
 
+    /// Whether `program` would answer from what this process already built.
+    static func isBuilt(_ policy: SeccompPolicy, nestedUserNamespaces: Bool, capabilities: [String]) -> Bool {
+        guard case .default = policy else { return false }
+        let key = DefaultKey(nestedUserNamespaces: nestedUserNamespaces, capabilities: capabilities)
+        return defaultPrograms.withLock { $0[key] != nil }
+    }
+
     /// What the default program depends on.
     struct DefaultKey: Hashable {
         var nestedUserNamespaces: Bool
+        /// CAP_SYS_ADMIN kept: the mount API stays open.
         var admin: Bool
+
+        init(nestedUserNamespaces: Bool, admin: Bool) {
+            self.nestedUserNamespaces = nestedUserNamespaces
+            self.admin = admin
+        }
+
+        init(nestedUserNamespaces: Bool, capabilities: [String]) {
+            self.init(nestedUserNamespaces: nestedUserNamespaces,
+                      admin: capabilities.contains { Capabilities.number($0) == 21 })
+        }
     }
 
     /// Default programs built so far in this process: libseccomp takes a quarter of a

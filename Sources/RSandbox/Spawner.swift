@@ -12,6 +12,13 @@ struct Spawner {
     var limits: CgroupLimits? = nil
 
     func spawn(timeout: Duration?) throws(SandboxError) -> Sandbox {
+        let filtered = plan.seccomp != .unconfined
+        let (policy, nested, caps) = (plan.seccomp, plan.nestedUserNamespaces, plan.capabilities)
+        let filter = FilterBuild({
+            Result { () throws(SandboxError) in
+                try SeccompFilter.program(policy, nestedUserNamespaces: nested, capabilities: caps)
+            }
+        }, background: filtered && !SeccompFilter.isBuilt(policy, nestedUserNamespaces: nested, capabilities: caps))
         // Found before anything is cloned: a missing helper is a clear error, never a fallback.
         var helperPath: String? = nil
         if plan.needsHelper {
@@ -53,7 +60,6 @@ struct Spawner {
                 throw error
             }
         }
-        let filtered = plan.seccomp != .unconfined
         let released = rs_release(&child, filtered ? 1 : 0)
         if released < 0 {
             abort(&child)
@@ -61,11 +67,10 @@ struct Spawner {
             throw .system(.sync, -released, item: "pid \(child.pid)")
         }
         if filtered {
-            // Built now, while the child sets up its mounts: libseccomp takes about half a
-            // millisecond, which this overlaps instead of adding to every start.
+            // Built on its own thread since the start (FilterBuild), while this one made the
+            // plan, cloned, wrote the maps, and the child set up its mounts.
             do throws(SandboxError) {
-                let program = try SeccompFilter.program(plan.seccomp, nestedUserNamespaces: plan.nestedUserNamespaces,
-                                                        capabilities: plan.capabilities) ?? []
+                let program = try filter.program() ?? []
                 let sent = program.withUnsafeBytes { rs_send_filter(&child, $0.baseAddress, UInt32($0.count)) }
                 // EPIPE: the child failed its set-up and left; its report (below) says why.
                 if sent < 0 && sent != -EPIPE { throw SandboxError.system(.seccomp, -sent, item: "seccomp filter") }
