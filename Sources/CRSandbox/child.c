@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -367,6 +368,18 @@ static _Noreturn void reaper_loop(int sfd, int status_fd, pid_t command)
     }
 }
 
+struct command_start {
+    const struct rs_plan *p;
+    int sync_fd;
+    int report_fd;
+};
+
+static int command_main(void *arg)
+{
+    const struct command_start *s = arg;
+    exec_command(s->p, s->sync_fd, s->report_fd);
+}
+
 static _Noreturn void start_reaper(const struct rs_plan *p, int sync_fd, int report_fd, int status_fd)
 {
     uint64_t mask = 1ULL << (SIGCHLD - 1);
@@ -377,21 +390,25 @@ static _Noreturn void start_reaper(const struct rs_plan *p, int sync_fd, int rep
     if (sfd < 0)
         fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
 
-    pid_t command = rs_raw_fork();
+    /* pid 1 is not dumpable and gains no privileges from the start, so the command (which
+     * holds fewer capabilities) can neither ptrace it nor open its /proc/1/mem, /proc/1/root or
+     * its fds, not even in the moment after its exec. The command inherits both until its own
+     * exec (which makes it dumpable again); it sets no_new_privs itself anyway. */
+    if (p->drop_caps && (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
+        fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
+
+    /* The command shares pid 1's memory until it execs, and pid 1 waits until then
+     * (CLONE_VFORK): no copy of an address space that execve throws away at once. Its stack is
+     * the plan's; the clone wrapper is a few instructions of assembly, no allocation. */
+    struct command_start start = { p, sync_fd, report_fd };
+    pid_t command = clone(command_main, (char *)p->command_stack + RS_COMMAND_STACK,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
     if (command < 0)
         fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
-    if (command == 0)
-        exec_command(p, sync_fd, report_fd);
 
-    /* pid 1 keeps only what it uses: CAP_KILL (the command may run as another uid), no
-     * new privileges, and it is not dumpable, so the command (which holds fewer capabilities)
-     * can neither ptrace it nor open its /proc/1/mem, /proc/1/root or its fds. */
+    /* pid 1 keeps only what it uses: CAP_KILL (the command may run as another uid). */
     if (p->drop_caps) {
         uint64_t kill_only = 1ULL << CAP_KILL;
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-            kill(command, SIGKILL);
-            fail(report_fd, RS_STAGE_REAPER, errno, 0, RS_EXIT_SETUP);
-        }
         drop_bounding(p->cap_last, kill_only, report_fd);
         if (capset_to(kill_only) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
             kill(command, SIGKILL);

@@ -25,7 +25,4 @@ void rs_build_root(const struct rs_plan *plan, int report_fd);
  * Files are covered with a bind of `devnull`, directories with an empty read-only tmpfs. */
 void rs_mask_paths(unsigned what, const char *root, const char *devnull, int report_fd);
 
-/* clone3 with only exit_signal = SIGCHLD: a fork that runs no atfork handlers. */
-pid_t rs_raw_fork(void);
-
 #endif

@@ -35,14 +35,6 @@ struct rs_clone_args {
     uint64_t cgroup;
 };
 
-pid_t rs_raw_fork(void)
-{
-    struct rs_clone_args a;
-    memset(&a, 0, sizeof a);
-    a.exit_signal = SIGCHLD;
-    return (pid_t)syscall(SYS_clone3, &a, sizeof a);
-}
-
 static void close_if_open(int fd)
 {
     if (fd >= 0)

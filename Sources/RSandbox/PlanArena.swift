@@ -21,11 +21,15 @@ final class PlanArena {
         let scratchBytes = plan.fds.count * MemoryLayout<Int32>.stride
         let stringBytes = strings.reduce(0) { $0 + $1.utf8.count + 1 }
         let filterBytes = plan.seccomp == .unconfined ? 0 : Int(RS_SECCOMP_MAX)
-        let total = filterBytes + pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
+        let stackBytes = plan.reaper ? Int(RS_COMMAND_STACK) : 0
+        let total = stackBytes + filterBytes + pointerBytes + fdBytes + mountBytes + scratchBytes + Self.pathBufferSize + stringBytes + dataBytes
         base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
 
         var cursor = base
-        // First: struct sock_filter wants 8-byte alignment. The child fills it (rs_send_filter).
+        // The command's stack (16-aligned, as base is): only the pages it touches are copied.
+        let stack: UnsafeMutableRawPointer? = stackBytes > 0 ? cursor : nil
+        cursor += stackBytes
+        // Then: struct sock_filter wants 8-byte alignment. The child fills it (rs_send_filter).
         let filter: UnsafeMutableRawPointer? = filterBytes > 0 ? cursor : nil
         cursor += filterBytes
         let argvPtr = cursor.bindMemory(to: UnsafePointer<CChar>?.self, capacity: plan.argv.count + 1)
@@ -115,7 +119,8 @@ final class PlanArena {
             cap_last: Capabilities.last,
             cap_keep: plan.capabilityMask,
             seccomp: filter != nil ? 1 : 0,
-            seccomp_buf: filter
+            seccomp_buf: filter,
+            command_stack: stack
         )
     }
 

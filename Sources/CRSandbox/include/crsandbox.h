@@ -129,7 +129,12 @@ struct rs_plan {
      * sends it on the sync pipe (rs_send_filter); the child reads it into this buffer. */
     uint8_t seccomp;             /* 1: read a program and load it last before execve */
     void *seccomp_buf;           /* RS_SECCOMP_MAX bytes the child may write (its own copy) */
+    /* The stack the reaper starts the command on (clone with CLONE_VM|CLONE_VFORK, like
+     * posix_spawn: no copy of the address space for a process that execs at once). */
+    void *command_stack;         /* RS_COMMAND_STACK bytes, 16-aligned; NULL without a reaper */
 };
+
+#define RS_COMMAND_STACK (256 * 1024)
 
 /* BPF_MAXINSNS instructions of 8 bytes: the longest program the kernel takes. */
 #define RS_SECCOMP_MAX (4096 * 8)
