@@ -29,6 +29,8 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case identity
         /// Finding or preparing the delegated cgroup2 subtree, or a sandbox's leaf in it.
         case cgroup
+        /// Attaching the sandbox's network namespace (rsandbox-netd, pasta).
+        case network
         case wait
         case signal
     }

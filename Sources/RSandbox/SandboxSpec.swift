@@ -35,6 +35,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var idmapHelper: String?
     /// Resource limits (a cgroup2 leaf in a delegated subtree); nil: none, and no cgroup work.
     public var limits: CgroupLimits?
+    /// A NIC for the sandbox's own network namespace (needs `namespaces.net`); nil: only lo.
+    public var network: NetworkAttachment?
 
     public init(
         argv: [String],
@@ -54,7 +56,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         controllingTerminal: Bool = false,
         idMapping: IDMapping = .current,
         idmapHelper: String? = nil,
-        limits: CgroupLimits? = nil
+        limits: CgroupLimits? = nil,
+        network: NetworkAttachment? = nil
     ) {
         self.argv = argv
         self.environment = environment
@@ -74,6 +77,7 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.idMapping = idMapping
         self.idmapHelper = idmapHelper
         self.limits = limits
+        self.network = network
     }
 
     /// Whether the sandbox gets a root of its own (any mount, or a rootfs).

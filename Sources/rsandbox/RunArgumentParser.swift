@@ -44,6 +44,7 @@ enum RunArgumentParser {
         "--cpus": { o, v in o.cpus = v; return nil },
         "--cpu-weight": { o, v in o.cpuWeight = v; return nil },
         "--pids": { o, v in o.pids = v; return nil },
+        "--net": { o, v in o.net = v; return nil },
     ]
 
     /// Filesystem flags and how many values each takes.

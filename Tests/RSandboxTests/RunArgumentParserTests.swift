@@ -24,6 +24,8 @@ import Testing
         ["--dev-bind", "/dev", "/dev", "--dev-bind-try", "/dev/kvm", "/dev/kvm", "--bind-try", "/m", "/n", "--", "ls"],
         ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue", "--", "ls"],
         ["--dir", "/a/b", "--symlink", "usr/bin", "/bin", "--remount-ro", "/a", "--chmod", "0700", "/a", "--", "ls"],
+        ["--net", "bridge=rsbr1", "--", "true"],
+        ["--net=none", "--share-net", "--", "true"],
     ]
 
     /// ArgumentParser's reading as RunOptions. It cannot order steps across flags, so this
@@ -37,6 +39,7 @@ import Testing
             asPid1: f.asPid1, uid: f.uid, gid: f.gid, hostname: f.hostname, chdir: f.chdir, setenv: f.setenv,
             unsetenv: f.unsetenv, clearenv: f.clearenv, passFd: f.passFd, timeout: f.timeout, jsonStatus: f.jsonStatus,
             dieWithParent: f.dieWithParent, rootfs: f.rootfs, command: run.command)
+        o.net = f.net
         func pairs(_ v: [String]) -> [(String, String)] {
             stride(from: 0, to: v.count - 1, by: 2).map { (v[$0], v[$0 + 1]) }
         }

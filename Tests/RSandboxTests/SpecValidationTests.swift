@@ -119,3 +119,23 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct NetworkSpecValidationTests {
+    @Test func aBridgeNeedsANetworkNamespaceOfItsOwn() {
+        let spec = SandboxSpec(argv: ["true"], network: .bridge(name: "rsbr0"))
+        #expect(throws: SandboxError(stage: .spec, item: "net bridge=rsbr0", reason: "a bridge NIC needs a network namespace of its own (not --share-net)")) {
+            try spec.validate()
+        }
+        var own = spec
+        own.namespaces.net = true
+        #expect(throws: Never.self) { try own.validate() }
+    }
+
+    @Test func bridgeNamesAreNetdsInterfaceNames() {
+        for bad in ["", "a/b", "abcdefghijklmnop", "br 0", "br%0"] {
+            var spec = SandboxSpec(argv: ["true"], network: .bridge(name: bad))
+            spec.namespaces.net = true
+            #expect(throws: SandboxError.self, "\(bad)") { try spec.validate() }
+        }
+    }
+}
