@@ -5,7 +5,9 @@ import Testing
 
 /// `rsandbox run --net …` as the unprivileged test user, with rsandbox-netd and its bridge in a
 /// network namespace the test made (NetdFixture): the host's links are never touched.
-@Suite struct CLINetworkTests {
+// Serialized: these tests block their thread for seconds at a time, and on a small machine
+// running them all at once starves the async tests of the cooperative pool.
+@Suite(.serialized) struct CLINetworkTests {
     func run(_ args: [String], netd: NetdFixture?, socket: String? = nil) throws -> Running {
         try Running([TestEnvironment.binary] + args, runner: .testUser,
                     extraEnv: ["RSANDBOX_NETD_SOCKET": socket ?? (netd.map { $0.dir + "/netd.sock" } ?? "/nonexistent/netd.sock")])

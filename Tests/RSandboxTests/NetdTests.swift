@@ -4,7 +4,9 @@ import Testing
 /// rsandbox-netd's checks (shared/HELPER-SECURITY.md, "rsandbox-netd"). netd runs as root inside
 /// a network namespace this test made, with its own bridge there, so the host's links are never
 /// touched; the client (helpers/rsandbox-netd/testclient.py) runs as the unprivileged test user.
-@Suite struct NetdTests {
+// Serialized: these tests block their thread for seconds at a time, and on a small machine
+// running them all at once starves the async tests of the cooperative pool.
+@Suite(.serialized) struct NetdTests {
     @Test func attachGivesEth0AnAddressAndADefaultRouteInsideTheCallersNamespace() throws {
         let netd = try NetdFixture()
         let r = try netd.client(["attach", "rsbt0"])

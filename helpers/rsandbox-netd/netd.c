@@ -69,13 +69,18 @@ static struct stat own_net, own_user;
 static struct nl_sock *nl;
 static int nl_errno; /* the kernel's errno of the last failed request */
 
+static void vlog(const char *fmt, va_list ap)
+{
+    fputs("rsandbox-netd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 static void logmsg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("rsandbox-netd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vlog(fmt, ap);
     va_end(ap);
 }
 
@@ -83,9 +88,7 @@ static _Noreturn void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("rsandbox-netd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vlog(fmt, ap);
     va_end(ap);
     exit(1);
 }
