@@ -509,6 +509,7 @@ static void serve(struct client *c)
     }
     char reply[256];
     reply[0] = '\0';
+    struct lease gone = { 0 }; /* a released link, deleted after the answer (deleting waits for RCU) */
     struct request req;
     const char *why = NULL;
     if (n == 0 && nfds == 0) {
@@ -540,7 +541,7 @@ static void serve(struct client *c)
         if (!l) {
             snprintf(reply, sizeof reply, "refused no lease %s of yours", req.name);
         } else {
-            delete_link(l->ifindex, l->ifname);
+            gone = *l;
             release(l, "released by its owner");
             snprintf(reply, sizeof reply, "ok released %s", req.name);
         }
@@ -559,6 +560,8 @@ done:
         send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(c->fd);
     c->fd = -1;
+    if (gone.used)
+        delete_link(gone.ifindex, gone.ifname);
 }
 
 /* [8] The host end disappearing (the sandbox's netns died, or someone deleted it) ends the lease. */
