@@ -180,6 +180,24 @@ import Testing
         }
     }
 
+    @Test func concurrentRequestsFromTwoUsersEachGetAnAnswerAndQuotasHold() throws {
+        let netd = try NetdFixture(rules: "rsandbox-test veth rsbt0 5\n424242 veth rsbt0 5\n")
+        let a = try netd.start(["burst", "25", "rsbt0"])
+        let b = try netd.start(["burst", "25", "rsbt0"], uid: 2743)
+        let answers = a.finish().lines + b.finish().lines
+        #expect(answers.count == 50, "\(answers)")
+        let ok = answers.filter { $0.hasPrefix("ok eth0 10.123.0.") }
+        let refused = answers.filter {
+            $0 == "refused quota reached: 5 of 5 NICs on bridge rsbt0 in use" || $0 == "refused too many connections from your uid"
+        }
+        #expect(ok.count + refused.count == 50, "\(answers)")
+        #expect(ok.count >= 2 && ok.count <= 10, "\(answers)")
+        #expect(Set(ok.map { $0.split(separator: " ")[2] }).count == ok.count, "distinct addresses: \(ok)")
+        #expect(netd.daemon.process.isRunning)
+        #expect(netd.eventually { netd.state().isEmpty }, "every lease ended with its namespace")
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 0/5"])
+    }
+
     @Test func slowAndFloodingClientsAreCutOffWhileOthersAreServed() throws {
         let netd = try NetdFixture()
         let slow = try netd.start(["slow", "6"])
@@ -209,13 +227,13 @@ final class NetdFixture {
     var baselineDescriptors = 0
     let clientScript: String
 
-    init() throws {
+    init(rules: String = "rsandbox-test veth rsbt0 2 # the test user\n@rsandbox-test veth rsbdown 1\n") throws {
         precondition(FileManager.default.isExecutableFile(atPath: Self.binary), "run scripts/build-helpers first (scripts/test does)")
         dir = TestEnvironment.makeSharedDirectory()
         chmod(dir, 0o755)
         clientScript = dir + "/testclient.py"
         try root("install -m 755 \(TestEnvironment.packageRoot.path)/helpers/rsandbox-netd/testclient.py \(clientScript)")
-        try "bridge rsbt0 10.123.0.0/24\nbridge rsbdown 10.124.0.0/24\nrsandbox-test veth rsbt0 2 # the test user\n@rsandbox-test veth rsbdown 1\n"
+        try ("bridge rsbt0 10.123.0.0/24\nbridge rsbdown 10.124.0.0/24\n" + rules)
             .write(toFile: dir + "/netd.conf", atomically: false, encoding: .utf8)
         holder = try Running(["/usr/bin/unshare", "--net", "sleep", "600"], runner: .root)
         daemon = holder // replaced below
