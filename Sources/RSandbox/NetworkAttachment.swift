@@ -4,4 +4,7 @@ public enum NetworkAttachment: Codable, Sendable, Equatable {
     /// A veth pair to the host bridge `name`, made by rsandbox-netd (`socket` nil: its default
     /// socket). The command starts only once eth0 has its address and default route.
     case bridge(name: String, socket: String? = nil)
+    /// User-mode networking by pasta (Debian `passt`) attached to the sandbox's namespaces:
+    /// outbound only, no helper, no root.
+    case user
 }

@@ -1,9 +1,10 @@
 import Glibc
 
 /// What attaching a sandbox's network namespace left that its owner must end: a lease from
-/// rsandbox-netd.
-struct NetworkConnection: Sendable {
-    let lease: NetworkLease
+/// rsandbox-netd, or a pasta process.
+enum NetworkConnection: Sendable {
+    case lease(NetworkLease)
+    case pasta(pid: pid_t)
 
     /// Attaches the namespace of the (still parked) child `pid` as `attachment` asks.
     static func attach(_ attachment: NetworkAttachment, pid: pid_t) throws(SandboxError) -> NetworkConnection {
@@ -15,11 +16,21 @@ struct NetworkConnection: Sendable {
                 throw .system(.network, errno, item: "bridge \(name)")
             }
             defer { close(fd) }
-            return NetworkConnection(lease: try NetdClient(socket: socket).attach(bridge: name, namespaceFD: fd))
+            return .lease(try NetdClient(socket: socket).attach(bridge: name, namespaceFD: fd))
+        case .user:
+            return .pasta(pid: try Pasta.attach(pid: pid))
         }
     }
 
+    var lease: NetworkLease? {
+        if case .lease(let l) = self { return l }
+        return nil
+    }
+
     func end() {
-        lease.release()
+        switch self {
+        case .lease(let l): l.release()
+        case .pasta(let pid): Pasta.stop(pid)
+        }
     }
 }

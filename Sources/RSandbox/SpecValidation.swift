@@ -27,6 +27,9 @@ extension SandboxSpec {
 
     /// A NIC needs a network namespace of the sandbox's own; bridge names are netd's rule.
     private func validateNetwork() throws(SandboxError) {
+        if network == .user && (!namespaces.net || !namespaces.user) {
+            throw .spec("net user", "pasta needs a network namespace and a user namespace of the sandbox's own")
+        }
         guard case .bridge(let name, _)? = network else { return }
         if !namespaces.net {
             throw .spec("net bridge=\(name)", "a bridge NIC needs a network namespace of its own (not --share-net)")

@@ -115,6 +115,9 @@ struct RunOptions: Equatable {
         case "host":
             ns.net = false
             return nil
+        case "user":
+            ns.net = true
+            return .user
         case "bridge":
             ns.net = true
             return .bridge(name: Self.defaultBridge, socket: Self.netdSocketOverride())
@@ -122,7 +125,7 @@ struct RunOptions: Equatable {
             ns.net = true
             return .bridge(name: String(v.dropFirst(7)), socket: Self.netdSocketOverride())
         default:
-            throw SandboxError(stage: .spec, item: "net \"\(net)\"", reason: "expected none, host, bridge or bridge=NAME")
+            throw SandboxError(stage: .spec, item: "net \"\(net)\"", reason: "expected none, host, bridge, bridge=NAME or user")
         }
     }
 

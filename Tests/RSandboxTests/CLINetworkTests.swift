@@ -72,7 +72,7 @@ import Testing
     @Test func badNetValuesAreRefused() throws {
         let bogus = try run(["run", "--net", "bogus", "--", "true"], netd: nil).finish()
         #expect(bogus.code == 125)
-        #expect(bogus.stderr == "rsandbox: spec: net \"bogus\": expected none, host, bridge or bridge=NAME\n", "\(bogus.stderr)")
+        #expect(bogus.stderr == "rsandbox: spec: net \"bogus\": expected none, host, bridge, bridge=NAME or user\n", "\(bogus.stderr)")
         let name = try run(["run", "--net", "bridge=a/b", "--", "true"], netd: nil).finish()
         #expect(name.code == 125)
         #expect(name.stderr == "rsandbox: spec: net bridge=\"a/b\": a bridge name is 1-15 characters of A-Z a-z 0-9 _ -\n", "\(name.stderr)")
@@ -112,5 +112,49 @@ import Testing
         o.net = "bridge=rsbt0"
         let spec = try ShellSession(options: o).spec(interactive: false)
         #expect(spec.namespaces.net && spec.network == .bridge(name: "rsbt0", socket: RunOptions.netdSocketOverride()))
+    }
+
+    /// Runs `body` with /dev/net/tun at `mode` (pasta opens it as the caller), then restores it.
+    func withTun<T>(mode: mode_t, _ body: () throws -> T) throws -> T {
+        var st = stat()
+        try #require(stat("/dev/net/tun", &st) == 0, "no /dev/net/tun")
+        chmod("/dev/net/tun", mode)
+        defer { chmod("/dev/net/tun", st.st_mode & 0o7777) }
+        return try body()
+    }
+
+    @Test func userModeReachesTheHostThroughPastaAndStopsIt() throws {
+        let port = Int.random(in: 20_000...40_000)
+        let server = try Running(["/usr/bin/python3", "-c", """
+            import socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", \(port))); s.listen(1); s.settimeout(20)
+            c, a = s.accept(); c.sendall(b"host says hi"); c.close()
+            """], runner: .root)
+        defer { kill(server.pid, SIGKILL); _ = server.finish() }
+        usleep(300_000)
+        let r = try withTun(mode: 0o666) {
+            try run(["run", "--net", "user", "--", "sh", "-c", """
+                ip -o -4 addr show eth0 | grep -c inet; gw=$(ip route show default | cut -d' ' -f3)
+                python3 -c 'import socket,sys; print(socket.create_connection((sys.argv[1], \(port)), timeout=5).recv(100).decode())' $gw
+                """], netd: nil).finish()
+        }
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(r.lines == ["1", "host says hi"], "\(r.stdout)\(r.stderr)")
+        #expect(eventually(within: 2) { processes(containing: "--config-net --quiet --netns").isEmpty }, "pasta was stopped")
+    }
+
+    @Test func userModeWithoutAUsableTunIsASetupErrorNeverAFallback() throws {
+        let dir = userDirectory()
+        let r = try withTun(mode: 0o600) {
+            try run(["run", "--net", "user", "--", "touch", dir + "/ran"], netd: nil).finish()
+        }
+        #expect(r.code == 125)
+        #expect(r.stderr == """
+            rsandbox: network: net user: pasta failed: Failed to open tun socket in namespace
+            rsandbox: hint: pasta needs /dev/net/tun to be usable by you (mode 0666)
+
+            """, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/ran"))
     }
 }

@@ -131,6 +131,15 @@ import Foundation
         #expect(throws: Never.self) { try own.validate() }
     }
 
+    @Test func userModeNeedsOwnUserAndNetworkNamespaces() {
+        var spec = SandboxSpec(argv: ["true"], network: .user)
+        #expect(throws: SandboxError(stage: .spec, item: "net user", reason: "pasta needs a network namespace and a user namespace of the sandbox's own")) {
+            try spec.validate()
+        }
+        spec.namespaces.net = true
+        #expect(throws: Never.self) { try spec.validate() }
+    }
+
     @Test func bridgeNamesAreNetdsInterfaceNames() {
         for bad in ["", "a/b", "abcdefghijklmnop", "br 0", "br%0"] {
             var spec = SandboxSpec(argv: ["true"], network: .bridge(name: bad))
