@@ -41,7 +41,7 @@ import Testing
             s.sendall(b"hi"); print("got", s.recv(100).decode(), flush=True); t.join()
             """)
         let a = try run(["run", "--net", "bridge=rsbt0", "--", "/usr/bin/python3", dir + "/peer.py", "7000", "10.123.0.3", "7001"], netd: netd)
-        #expect(netd.eventually { netd.state().count == 1 })
+        #expect(netd.eventually { netd.leased(1) })
         let b = try run(["run", "--net", "bridge=rsbt0", "--", "/usr/bin/python3", dir + "/peer.py", "7001", "10.123.0.2", "7000"], netd: netd).finish()
         let ra = a.finish()
         #expect(ra.code == 0 && b.code == 0, "\(ra.stderr)\(b.stderr)")
@@ -89,7 +89,7 @@ import Testing
     @Test func killingTheSupervisorReleasesTheLeaseWithinASecond() throws {
         let netd = try NetdFixture()
         let r = try run(["run", "--net", "bridge=rsbt0", "--", "sleep", "100"], netd: netd)
-        #expect(netd.eventually { netd.state().count == 1 })
+        #expect(netd.eventually { netd.leased(1) })
         kill(r.pid, SIGKILL)
         _ = r.finish()
         #expect(netd.eventually(within: 1) { netd.state().isEmpty && !netd.hostLinks().contains("rsb0a7b0002") })

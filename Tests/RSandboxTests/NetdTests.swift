@@ -19,7 +19,7 @@ import Testing
     @Test func twoSandboxesGetDistinctAddressesAndTalkTCPOverTheBridge() throws {
         let netd = try NetdFixture()
         let server = try netd.start(["attach", "rsbt0", "--serve", "7000"])
-        #expect(netd.eventually { netd.state().count == 1 })
+        #expect(netd.eventually { netd.leased(1) })
         let host = netd.hostLinkDetails()
         #expect(host.contains { $0.contains("rsb0a7b0002") && $0.contains("master rsbt0") && $0.contains("link/ether fe:") }, "\(host)")
         let c = try netd.client(["attach", "rsbt0", "--connect", "10.123.0.2:7000"])
@@ -99,7 +99,7 @@ import Testing
         let a = try netd.start(["attach", "rsbt0", "--hold"])
         let b = try netd.start(["attach", "rsbt0", "--hold"])
         defer { kill(a.pid, SIGKILL); kill(b.pid, SIGKILL); _ = a.finish(); _ = b.finish() }
-        #expect(netd.eventually { netd.state().count == 2 })
+        #expect(netd.eventually { netd.leased(2) })
         #expect(try netd.client(["attach", "rsbt0"]).lines.first == "refused quota reached: 2 of 2 NICs on bridge rsbt0 in use")
         #expect(try netd.client(["status"]).lines == ["ok rsbt0 2/2 rsbdown 0/1"])
         let other = try netd.client(["attach", "rsbt0"], uid: 2743)
@@ -112,7 +112,7 @@ import Testing
         let netd = try NetdFixture()
         let a = try netd.start(["attach", "rsbt0", "--hold"])
         defer { kill(a.pid, SIGKILL); _ = a.finish() }
-        #expect(netd.eventually { netd.state().count == 1 })
+        #expect(netd.eventually { netd.leased(1) })
         #expect(try netd.client(["release", "rsb0a7b0002"], uid: 2743).lines == ["refused no lease rsb0a7b0002 of yours"])
         #expect(try netd.client(["release", "rsb0a7b000"]).lines == ["refused no lease rsb0a7b000 of yours"])
         #expect(netd.hostLinks().contains("rsb0a7b0002"))
@@ -124,7 +124,7 @@ import Testing
     @Test func killingTheSandboxReleasesLeaseAndVethWithinASecond() throws {
         let netd = try NetdFixture()
         let a = try netd.start(["attach", "rsbt0", "--hold"])
-        #expect(netd.eventually { netd.state().count == 1 && netd.hostLinks().contains("rsb0a7b0002") })
+        #expect(netd.eventually { netd.leased(1) && netd.hostLinks().contains("rsb0a7b0002") })
         kill(a.pid, SIGKILL)
         _ = a.finish()
         #expect(netd.eventually(within: 1) { netd.state().isEmpty && !netd.hostLinks().contains("rsb0a7b0002") })
@@ -133,7 +133,7 @@ import Testing
     @Test func aRestartedNetdKeepsLiveLeasesAndDropsHalfMadeOnes() throws {
         let netd = try NetdFixture()
         let a = try netd.start(["attach", "rsbt0", "--hold"])
-        #expect(netd.eventually { netd.state().count == 1 })
+        #expect(netd.eventually { netd.leased(1) })
         netd.stopDaemon()
         // What a netd killed during a create leaves: a pending lease (ifindex 0) and its link.
         try root("nsenter --net=/proc/\(netd.holder.pid)/ns/net ip link add rsbdead type veth peer name rsbdeadp")
@@ -293,6 +293,12 @@ final class NetdFixture {
     /// The leases in netd's state file, one line each.
     func state() -> [String] {
         ((try? String(contentsOfFile: dir + "/state", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Whether exactly `n` leases are recorded and each has its interface (not half-made).
+    func leased(_ n: Int) -> Bool {
+        let s = state()
+        return s.count == n && s.allSatisfy { $0.split(separator: " ").count == 5 && $0.split(separator: " ")[2] != "0" }
     }
 
     func hostLinkDetails() -> [String] {
