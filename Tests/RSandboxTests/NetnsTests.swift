@@ -98,10 +98,10 @@ import Testing
 
     @Test func linkEventsReportCreationChangeAndDeletion() throws {
         let r = try inSandbox("""
-            $T watch 4 > /tmp/events & w=$!
-            while ! grep -q watching /tmp/events 2>/dev/null; do sleep 0.05; done
+            ev=$(mktemp); $T watch 4 > $ev & w=$!
+            while ! grep -q watching $ev; do sleep 0.05; done
             $T bridge wbr; $T up wbr; $T delete wbr
-            wait $w; echo rc=$?; tail -n +2 /tmp/events
+            wait $w; echo rc=$?; tail -n +2 $ev; rm -f $ev
             """)
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.lines.first == "rc=0", "\(r.stdout)\(r.stderr)")
