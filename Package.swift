@@ -5,6 +5,7 @@ let package = Package(
     name: "rsandbox",
     products: [
         .library(name: "RSandbox", targets: ["RSandbox"]),
+        .library(name: "Netns", targets: ["Netns"]),
         .executable(name: "rsandbox", targets: ["rsandbox"]),
     ],
     dependencies: [
@@ -25,6 +26,26 @@ let package = Package(
         .target(
             name: "RSandbox",
             dependencies: ["CRSandbox"]
+        ),
+        // libnl-3 + libnl-route-3, for Netns (netd itself is C and links libnl directly).
+        .systemLibrary(
+            name: "CNetlink",
+            path: "netns/CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // A small Swift API over libnl: links, veth, bridge, addresses, routes, link events.
+        .target(
+            name: "Netns",
+            dependencies: ["CNetlink"],
+            path: "netns/Netns"
+        ),
+        // `netns-tool`: Netns as a command, so tests drive it as an unprivileged user inside a
+        // sandbox's own user and network namespaces (never on the host's links).
+        .executableTarget(
+            name: "netns-tool",
+            dependencies: ["Netns"],
+            path: "netns/NetnsTool"
         ),
         // The CLI: thin, turns flags into a SandboxSpec.
         .executableTarget(

@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -144,4 +147,55 @@ int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long
             return -errno;
     }
     return status;
+}
+
+long rs_seqpacket_ask(const char *path, const void *request, unsigned long length, int fd,
+                      char *answer, unsigned long capacity, int timeout_ms)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    long r;
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        r = -errno;
+        close(s);
+        return r;
+    }
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { (void *)request, length };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    }
+    if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0) {
+        r = -errno;
+        close(s);
+        return r;
+    }
+    ssize_t n;
+    do {
+        n = recv(s, answer, capacity ? capacity - 1 : 0, 0);
+    } while (n < 0 && errno == EINTR);
+    r = n < 0 ? -(errno == EAGAIN ? ETIMEDOUT : errno) : n;
+    if (capacity)
+        answer[n > 0 ? n : 0] = '\0';
+    close(s);
+    return r;
 }

@@ -25,6 +25,8 @@ public struct HostProbe: Sendable {
     public var root: String
     public var caller: Caller
     public var userName: String?
+    /// The rsandbox-netd socket to ask (inside `root`).
+    public var netdSocket = NetdClient.defaultSocket
 
     public init(root: String = "", caller: Caller = .current) {
         self.root = root
@@ -272,12 +274,19 @@ public struct HostProbe: Sendable {
                          fix: ok ? nil : "sudo setcap cap_setuid,cap_setgid+ep \(path)")
     }
 
+    /// Whether rsandbox-netd answers on its socket, and the caller's quota there.
     func netd() -> HostCheck {
-        let sock = "/run/rsandbox/netd.sock"
-        let ok = access(root + sock, F_OK) == 0
-        return HostCheck(name: "rsandbox-netd", ok: ok, required: false,
-                         detail: ok ? "listening on \(sock)" : "no socket at \(sock): bridge networking is unavailable",
-                         fix: ok ? nil : "install and start the rsandbox-netd service (docs/install.md)")
+        let sock = root + netdSocket
+        do {
+            let quota = try NetdClient(socket: sock).status()
+            return HostCheck(name: "rsandbox-netd", ok: true, required: false,
+                             detail: "reachable at \(sock); " + (quota.isEmpty ? "no bridge is yours in its netd.conf" : "your NICs in use/allowed: \(quota)"),
+                             fix: nil)
+        } catch {
+            return HostCheck(name: "rsandbox-netd", ok: false, required: false,
+                             detail: "\(error.reason): --net bridge is unavailable",
+                             fix: "set up and start rsandbox-netd (docs/network.md)")
+        }
     }
 
     /// This executable's path, from /proc/self/exe.

@@ -18,9 +18,15 @@ public final class Sandbox: Sendable {
     private let sharesCallerSession: Bool
     private let leaf: Cgroup2.Leaf?
     private let result = Mutex<ExitStatus?>(nil)
+    private let connection: Mutex<NetworkConnection?>
 
-    init(child: rs_child, plan: Plan, timeout: Duration?, leaf: Cgroup2.Leaf? = nil) {
+    /// The NIC rsandbox-netd gave it (`NetworkAttachment.bridge`); nil otherwise.
+    public let networkLease: NetworkLease?
+
+    init(child: rs_child, plan: Plan, timeout: Duration?, leaf: Cgroup2.Leaf? = nil, network: NetworkConnection? = nil) {
         self.leaf = leaf
+        networkLease = network?.lease
+        connection = Mutex(network)
         pid = child.pid
         pidfd = child.pidfd
         statusFD = child.status_fd
@@ -41,6 +47,15 @@ public final class Sandbox: Sendable {
         close(pidfd)
         if statusFD >= 0 { close(statusFD) }
         leaf?.remove()
+        endNetwork()
+    }
+
+    /// Gives the lease back (or stops pasta) once; the sandbox is gone by then.
+    private func endNetwork() {
+        connection.withLock { c in
+            c?.end()
+            c = nil
+        }
     }
 
     /// Creates the sandbox and starts its command. Validates the spec first.
@@ -48,7 +63,8 @@ public final class Sandbox: Sendable {
         let sub = spec.idMapping.isSingle ? nil : SubordinateIDs(caller: caller)
         try spec.validate(caller: caller, subordinateIDs: sub)
         let plan = Plan(spec: spec, caller: caller, subordinateIDs: sub)
-        return try Spawner(plan: plan, helper: spec.idmapHelper, limits: spec.limits).spawn(timeout: spec.timeout)
+        return try Spawner(plan: plan, helper: spec.idmapHelper, limits: spec.limits, network: spec.network)
+            .spawn(timeout: spec.timeout)
     }
 
     /// Sends `sig` to the sandbox's first process. With a reaper as pid 1, SIGTERM, SIGINT,
@@ -197,6 +213,7 @@ public final class Sandbox: Sendable {
             done.usage = leaf.usage()
             leaf.remove()
         }
+        endNetwork()
         result.withLock { $0 = done }
         return done
     }

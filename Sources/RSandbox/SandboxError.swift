@@ -36,6 +36,8 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case mask
         /// Finding or preparing the delegated cgroup2 subtree, or a sandbox's leaf in it.
         case cgroup
+        /// Attaching the sandbox's network namespace (rsandbox-netd, pasta).
+        case network
         case wait
         case signal
     }

@@ -46,6 +46,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     /// /proc's kernel files are masked. On: none of those three (a masked /proc cannot be
     /// mounted again by a nested sandbox, the kernel refuses it).
     public var nestedUserNamespaces: Bool
+    /// A NIC for the sandbox's own network namespace (needs `namespaces.net`); nil: only lo.
+    public var network: NetworkAttachment?
 
     public init(
         argv: [String],
@@ -68,7 +70,8 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         limits: CgroupLimits? = nil,
         capabilities: [String] = [],
         seccomp: SeccompPolicy = .default,
-        nestedUserNamespaces: Bool = false
+        nestedUserNamespaces: Bool = false,
+        network: NetworkAttachment? = nil
     ) {
         self.argv = argv
         self.environment = environment
@@ -91,6 +94,7 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         self.capabilities = capabilities
         self.seccomp = seccomp
         self.nestedUserNamespaces = nestedUserNamespaces
+        self.network = network
     }
 
     /// Whether the sandbox gets a root of its own (any mount, or a rootfs).

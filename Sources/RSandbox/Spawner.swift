@@ -11,6 +11,9 @@ struct Spawner {
     /// Resource limits: a leaf in the delegated subtree, the child born in it.
     var limits: CgroupLimits? = nil
 
+    /// A NIC for the child's network namespace, attached before the child runs anything.
+    var network: NetworkAttachment? = nil
+
     func spawn(timeout: Duration?) throws(SandboxError) -> Sandbox {
         let filtered = plan.seccomp != .unconfined
         let (policy, nested, caps) = (plan.seccomp, plan.nestedUserNamespaces, plan.capabilities)
@@ -60,10 +63,22 @@ struct Spawner {
                 throw error
             }
         }
+        // The command runs only once its NIC is configured: netd answers after eth0 is up.
+        var attachment: NetworkConnection? = nil
+        if let network {
+            do {
+                attachment = try NetworkConnection.attach(network, pid: child.pid)
+            } catch {
+                abort(&child)
+                leaf?.remove()
+                throw error
+            }
+        }
         let released = rs_release(&child, filtered ? 1 : 0)
         if released < 0 {
             abort(&child)
             leaf?.remove()
+            attachment?.end()
             throw .system(.sync, -released, item: "pid \(child.pid)")
         }
         if filtered {
@@ -78,6 +93,7 @@ struct Spawner {
                 _ = rs_send_filter(&child, nil, 0)
                 abort(&child)
                 leaf?.remove()
+                attachment?.end()
                 throw error
             }
         }
@@ -88,10 +104,11 @@ struct Spawner {
         if got != 0 {
             abort(&child)
             leaf?.remove()
+            attachment?.end()
             if got < 0 { throw .system(.sync, -got, item: "report pipe") }
             throw SandboxError(report: report, plan: plan)
         }
-        return Sandbox(child: child, plan: plan, timeout: timeout, leaf: leaf)
+        return Sandbox(child: child, plan: plan, timeout: timeout, leaf: leaf, network: attachment)
     }
 
     private func cloneError(_ err: Int32) -> SandboxError {

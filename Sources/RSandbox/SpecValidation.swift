@@ -20,8 +20,25 @@ extension SandboxSpec {
         try validateFilesystem()
         try limits?.validate()
         try validateSecurity()
+        try validateNetwork()
         if let t = timeout, t <= .zero {
             throw .spec("timeout \(t)", "must be greater than zero")
+        }
+    }
+
+    /// A NIC needs a network namespace of the sandbox's own; bridge names are netd's rule.
+    private func validateNetwork() throws(SandboxError) {
+        if network == .user && (!namespaces.net || !namespaces.user) {
+            throw .spec("net user", "pasta needs a network namespace and a user namespace of the sandbox's own")
+        }
+        guard case .bridge(let name, _)? = network else { return }
+        if !namespaces.net {
+            throw .spec("net bridge=\(name)", "a bridge NIC needs a network namespace of its own (not --share-net)")
+        }
+        let b = Array(name.utf8)
+        let allowed = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F }
+        if b.isEmpty || b.count > 15 || !b.allSatisfy(allowed) {
+            throw .spec("net bridge=\(quoted(printable(name)))", "a bridge name is 1-15 characters of A-Z a-z 0-9 _ -")
         }
     }
 

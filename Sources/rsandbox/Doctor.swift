@@ -11,7 +11,9 @@ struct Doctor: ParsableCommand {
     var json = false
 
     func run() throws {
-        let checks = HostProbe().run()
+        var probe = HostProbe()
+        if let sock = RunOptions.netdSocketOverride() { probe.netdSocket = sock }
+        let checks = probe.run()
         if json {
             let items: [JSON] = checks.map {
                 .object([

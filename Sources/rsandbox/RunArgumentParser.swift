@@ -49,6 +49,7 @@ enum RunArgumentParser {
         "--cap-add": { o, v in o.capAdd.append(v); return nil },
         "--cap-drop": { o, v in o.capDrop.append(v); return nil },
         "--seccomp": { o, v in o.seccomp = v; return nil },
+        "--net": { o, v in o.net = v; return nil },
     ]
 
     /// Filesystem flags and how many values each takes.

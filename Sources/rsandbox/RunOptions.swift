@@ -40,6 +40,7 @@ struct RunOptions: Equatable {
     var seccomp: String? = nil
     /// nil: the command's default (run: no, shell: yes).
     var nestedUserns: Bool? = nil
+    var net: String? = nil
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -56,6 +57,7 @@ struct RunOptions: Equatable {
         if shareNet { ns.net = false }
         if sharePid { ns.pid = false }
         if shareUser { ns.user = false }
+        let network = try parseNet(&ns)
 
         var env = EnvironmentSpec(inherit: !clearenv, unset: unsetenv)
         for s in setenv {
@@ -115,7 +117,8 @@ struct RunOptions: Equatable {
             uid: uid, gid: gid ?? (uid == 0 ? 0 : nil), fds: fds, timeout: limit,
             dieWithParent: dieWithParent, commandIsPid1: asPid1, rootfs: rootfs, mounts: mounts,
             idMapping: mapping, idmapHelper: Self.helperOverride(), limits: limits,
-            capabilities: try capabilities(), seccomp: policy, nestedUserNamespaces: nestedUserns ?? false)
+            capabilities: try capabilities(), seccomp: policy, nestedUserNamespaces: nestedUserns ?? false,
+            network: network)
     }
 
     /// --cap-add, then --cap-drop: the capabilities the command keeps, canonical names.
@@ -142,6 +145,39 @@ struct RunOptions: Equatable {
             kept.removeAll { $0 == c }
         }
         return kept
+    }
+
+    /// --net none|host|bridge[=NAME]: sets the network namespace and returns the NIC to ask for.
+    func parseNet(_ ns: inout Namespaces) throws(SandboxError) -> NetworkAttachment? {
+        guard let net else { return nil }
+        switch net {
+        case "none":
+            ns.net = true
+            return nil
+        case "host":
+            ns.net = false
+            return nil
+        case "user":
+            ns.net = true
+            return .user
+        case "bridge":
+            ns.net = true
+            return .bridge(name: Self.defaultBridge, socket: Self.netdSocketOverride())
+        case let v where v.hasPrefix("bridge="):
+            ns.net = true
+            return .bridge(name: String(v.dropFirst(7)), socket: Self.netdSocketOverride())
+        default:
+            throw SandboxError(stage: .spec, item: "net \"\(net)\"", reason: "expected none, host, bridge, bridge=NAME or user")
+        }
+    }
+
+    /// The bridge `--net bridge` asks for without a name (docs/network.md sets it up).
+    static let defaultBridge = "rsbr0"
+
+    /// RSANDBOX_NETD_SOCKET names another netd socket (a test's, a second netd); netd checks
+    /// every caller itself, so this is the caller's own business.
+    static func netdSocketOverride() -> String? {
+        getenv("RSANDBOX_NETD_SOCKET").map { String(cString: $0) }
     }
 
     /// The limit flags, units and ranges checked here (validation checks them again).

@@ -14,6 +14,7 @@ struct ShellSession {
         if !options.unshareAll {
             spec.namespaces = Namespaces(user: !options.shareUser, pid: !options.sharePid, mount: true,
                                          net: !options.shareNet, ipc: true, uts: true, cgroup: options.unshareCgroup)
+            _ = try options.parseNet(&spec.namespaces) // --net decides the network namespace here too
         }
         if spec.hostname == nil && spec.namespaces.uts { spec.hostname = "rsandbox" }
         // Nested tools (rsandbox, bwrap, podman, unshare) work in a shell unless refused.

@@ -28,6 +28,8 @@ import Testing
         ["--seccomp", "/etc/profile.json", "--no-nested-userns", "--", "true"],
         ["--seccomp=unconfined", "--nested-userns", "--", "true"],
         ["--nested-userns", "--no-nested-userns", "--", "true"],
+        ["--net", "bridge=rsbr1", "--", "true"],
+        ["--net=none", "--share-net", "--", "true"],
     ]
 
     /// ArgumentParser's reading as RunOptions. It cannot order steps across flags, so this
@@ -42,6 +44,7 @@ import Testing
             unsetenv: f.unsetenv, clearenv: f.clearenv, passFd: f.passFd, timeout: f.timeout, jsonStatus: f.jsonStatus,
             dieWithParent: f.dieWithParent, rootfs: f.rootfs, capAdd: f.capAdd, capDrop: f.capDrop,
             seccomp: f.seccomp, nestedUserns: f.nestedUserns, command: run.command)
+        o.net = f.net
         func pairs(_ v: [String]) -> [(String, String)] {
             stride(from: 0, to: v.count - 1, by: 2).map { (v[$0], v[$0 + 1]) }
         }

@@ -119,3 +119,32 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct NetworkSpecValidationTests {
+    @Test func aBridgeNeedsANetworkNamespaceOfItsOwn() {
+        let spec = SandboxSpec(argv: ["true"], network: .bridge(name: "rsbr0"))
+        #expect(throws: SandboxError(stage: .spec, item: "net bridge=rsbr0", reason: "a bridge NIC needs a network namespace of its own (not --share-net)")) {
+            try spec.validate()
+        }
+        var own = spec
+        own.namespaces.net = true
+        #expect(throws: Never.self) { try own.validate() }
+    }
+
+    @Test func userModeNeedsOwnUserAndNetworkNamespaces() {
+        var spec = SandboxSpec(argv: ["true"], network: .user)
+        #expect(throws: SandboxError(stage: .spec, item: "net user", reason: "pasta needs a network namespace and a user namespace of the sandbox's own")) {
+            try spec.validate()
+        }
+        spec.namespaces.net = true
+        #expect(throws: Never.self) { try spec.validate() }
+    }
+
+    @Test func bridgeNamesAreNetdsInterfaceNames() {
+        for bad in ["", "a/b", "abcdefghijklmnop", "br 0", "br%0"] {
+            var spec = SandboxSpec(argv: ["true"], network: .bridge(name: bad))
+            spec.namespaces.net = true
+            #expect(throws: SandboxError.self, "\(bad)") { try spec.validate() }
+        }
+    }
+}

@@ -202,6 +202,12 @@ int rs_winsize_set(int fd, unsigned short rows, unsigned short cols);
  * into err (NUL-terminated). Returns its wait status, or -errno when it could not run. */
 int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long errlen);
 
+/* Sends one request to the SOCK_SEQPACKET unix socket at `path` (rsandbox-netd), with `fd`
+ * attached by SCM_RIGHTS when fd >= 0, and reads the one-message answer into `answer`
+ * (NUL-terminated), waiting at most `timeout_ms`. Returns the answer's length or -errno. */
+long rs_seqpacket_ask(const char *path, const void *request, unsigned long length, int fd,
+                      char *answer, unsigned long capacity, int timeout_ms);
+
 /* strerrorname_np(3): "ENOENT", or NULL. */
 const char *rs_errno_name(int err);
 

@@ -1,0 +1,64 @@
+import CRSandbox
+import Glibc
+
+/// Talks to rsandbox-netd: one request per connection, the answer one line (see
+/// helpers/rsandbox-netd/proto.h for the format).
+public struct NetdClient: Sendable {
+    /// Where netd listens unless told otherwise (its systemd socket unit uses the same).
+    public static let defaultSocket = "/run/rsandbox/netd.sock"
+
+    public var socket: String
+
+    public init(socket: String? = nil) {
+        self.socket = socket ?? Self.defaultSocket
+    }
+
+    /// Asks for a NIC on `bridge` for the network namespace `namespaceFD` (the caller's own).
+    func attach(bridge: String, namespaceFD: Int32) throws(SandboxError) -> NetworkLease {
+        let item = "bridge \(bridge)"
+        let answer = try ask(1, bridge, fd: namespaceFD, item: item)
+        // "ok eth0 ADDRESS/PREFIX GATEWAY HOST-END"
+        let f = answer.split(separator: " ").map(String.init)
+        guard f.count == 5, f[0] == "ok" else {
+            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd answered \"\(answer)\"")
+        }
+        return NetworkLease(interface: f[1], address: f[2], gateway: f[3], hostInterface: f[4], socket: socket)
+    }
+
+    /// Gives a lease back (netd also frees it by itself when the namespace dies).
+    func release(_ hostInterface: String) throws(SandboxError) {
+        _ = try ask(2, hostInterface, fd: -1, item: "lease \(hostInterface)")
+    }
+
+    /// The caller's quota as netd reports it: "BRIDGE USED/LIMIT ..." (empty: none).
+    public func status() throws(SandboxError) -> String {
+        let answer = try ask(3, "", fd: -1, item: "status")
+        return answer == "ok" ? "" : String(answer.dropFirst(3))
+    }
+
+    /// Sends one request; an answer other than "ok…" is a refusal with netd's reason.
+    private func ask(_ op: UInt8, _ name: String, fd: Int32, item: String) throws(SandboxError) -> String {
+        let bytes = Array(name.utf8)
+        guard bytes.count <= 15 else {
+            throw SandboxError(stage: .network, item: item, reason: "names are at most 15 bytes")
+        }
+        let request: [UInt8] = Array("RSND".utf8) + [1, op, UInt8(bytes.count), 0] + bytes
+        var answer = [CChar](repeating: 0, count: 512)
+        let n = rs_seqpacket_ask(socket, request, UInt(request.count), fd, &answer, UInt(answer.count), 10_000)
+        if n < 0 {
+            let err = Int32(-n)
+            let hint = err == ENOENT || err == ECONNREFUSED
+                ? "no rsandbox-netd listens on \(socket): see docs/network.md" : nil
+            throw SandboxError(stage: .network, errno: err, item: item,
+                               reason: "cannot reach rsandbox-netd at \(socket): \(errorString(err))", hint: hint)
+        }
+        let text = answer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        if text.hasPrefix("refused ") {
+            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd refused: \(text.dropFirst(8))")
+        }
+        guard text == "ok" || text.hasPrefix("ok ") else {
+            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd answered \"\(text)\"")
+        }
+        return text
+    }
+}

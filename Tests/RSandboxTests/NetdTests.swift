@@ -1,0 +1,320 @@
+import Foundation
+import Testing
+
+/// rsandbox-netd's checks (shared/HELPER-SECURITY.md, "rsandbox-netd"). netd runs as root inside
+/// a network namespace this test made, with its own bridge there, so the host's links are never
+/// touched; the client (helpers/rsandbox-netd/testclient.py) runs as the unprivileged test user.
+// Serialized: these tests block their thread for seconds at a time, and on a small machine
+// running them all at once starves the async tests of the cooperative pool.
+@Suite(.serialized) struct NetdTests {
+    @Test func attachGivesEth0AnAddressAndADefaultRouteInsideTheCallersNamespace() throws {
+        let netd = try NetdFixture()
+        let r = try netd.client(["attach", "rsbt0"])
+        #expect(r.lines == ["ok eth0 10.123.0.2/24 10.123.0.1 rsb0a7b0002", "addr 10.123.0.2/24",
+                            "route default via 10.123.0.1 dev eth0 proto static "], "\(r.stdout)\(r.stderr)")
+        // The client exited, its namespace died, and with it both ends of the veth and the lease.
+        #expect(netd.eventually { !netd.hostLinks().contains("rsb0a7b0002") && netd.state().isEmpty }, "\(netd.hostLinks())")
+    }
+
+    @Test func twoSandboxesGetDistinctAddressesAndTalkTCPOverTheBridge() throws {
+        let netd = try NetdFixture()
+        let server = try netd.start(["attach", "rsbt0", "--serve", "7000"])
+        #expect(netd.eventually { netd.leased(1) })
+        let host = netd.hostLinkDetails()
+        #expect(host.contains { $0.contains("rsb0a7b0002") && $0.contains("master rsbt0") && $0.contains("link/ether fe:") }, "\(host)")
+        let c = try netd.client(["attach", "rsbt0", "--connect", "10.123.0.2:7000"])
+        let s = server.finish()
+        #expect(c.lines.first == "ok eth0 10.123.0.3/24 10.123.0.1 rsb0a7b0003", "\(c.stdout)\(c.stderr)")
+        #expect(c.lines.last == "got echo hello", "\(c.stdout)\(c.stderr)")
+        #expect(s.lines.first == "ok eth0 10.123.0.2/24 10.123.0.1 rsb0a7b0002", "\(s.stdout)\(s.stderr)")
+        #expect(s.lines.last == "served 10.123.0.3 hello", "\(s.stdout)\(s.stderr)")
+    }
+
+    @Test func everyDescriptorThatIsNotTheCallersNetworkNamespaceIsRefused() throws {
+        let netd = try NetdFixture()
+        for (kind, reason) in [("none", "attach needs your sandbox's network namespace descriptor"),
+                               ("two", "send exactly one descriptor"),
+                               ("file", "the descriptor is not a namespace"),
+                               ("socket", "the descriptor is not a namespace"),
+                               ("userns", "the descriptor is not a network namespace"),
+                               ("opath", "the descriptor is not a network namespace"),
+                               ("hostnet", "the host's user namespace owns that network namespace")] {
+            let r = try netd.client(["attach", "rsbt0", "--fd", kind])
+            #expect(r.lines.first == "refused \(reason)", "--fd \(kind): \(r.stdout)\(r.stderr)")
+        }
+        // Namespaces only root can hand over: netd's own, one `ip netns add` would make (owned by
+        // the host's user namespace), and another user's.
+        let rootNetns = try Running(["/usr/bin/unshare", "--net", "sleep", "60"], runner: .root)
+        let other = try Running(["/usr/bin/setpriv", "--reuid=2743", "--regid=2743", "--clear-groups", "--",
+                                 "/usr/bin/unshare", "--user", "--net", "sleep", "60"], runner: .root)
+        defer { kill(rootNetns.pid, SIGKILL); kill(other.pid, SIGKILL); _ = rootNetns.finish(); _ = other.finish() }
+        #expect(eventually(within: 5) { (try? String(contentsOfFile: "/proc/\(other.pid)/uid_map", encoding: .utf8))?.isEmpty == true })
+        #expect(NetdFixture.waitForOwnNetns(rootNetns.pid))
+        for (path, reason) in [("/proc/\(netd.daemon.pid)/ns/net", "the descriptor is netd's own network namespace"),
+                               ("/proc/\(rootNetns.pid)/ns/net", "the host's user namespace owns that network namespace"),
+                               ("/proc/\(other.pid)/ns/net", "that network namespace is not yours")] {
+            let r = try netd.client(["attach", "rsbt0", "--fd", "5"], openingAs5: path)
+            #expect(r.lines.first == "refused \(reason)", "\(path): \(r.stdout)\(r.stderr)")
+        }
+        // A namespace of a user namespace nested in the caller's own is the caller's.
+        let nested = try netd.client(["attach", "rsbt0", "--fd", "nested"])
+        #expect(nested.lines.first == "ok eth0 10.123.0.2/24 10.123.0.1 rsb0a7b0002", "\(nested.stdout)\(nested.stderr)")
+    }
+
+    @Test func malformedMessagesAreRefusedWithAReasonAndNetdKeepsServing() throws {
+        let netd = try NetdFixture()
+        let cases: [([String], String)] = [
+            (["raw", "52534e44"], "truncated request"),
+            (["raw", "52534e440101050072736274"], "truncated request"),
+            (["raw", "52534e44010100007273627430"], "request longer than its header says"),
+            (["raw", "00112233445566778899"], "not an rsandbox-netd request"),
+            (["raw", "52534e4402010000"], "unsupported protocol version (this netd speaks version 1)"),
+            (["raw", "52534e4401090000"], "unknown operation"),
+            (["raw", "52534e4401010501727362743"+"0"], "malformed request header"),
+            (["raw", "52534e440103000061"], "request longer than its header says"),
+            (["raw", "52534e44010305006162636465", "--fd", "own"], "status takes no name"),
+            (["raw", "", "--fd", "own"], "truncated request"),
+            (["raw", "52534e440101050072736274" + "30" + String(repeating: "00", count: 5000)], "request too long"),
+            (["attach", "bad/x"], "bad interface name (1-15 characters of A-Z a-z 0-9 _ -)"),
+            (["attach", "rsbt0%"], "bad interface name (1-15 characters of A-Z a-z 0-9 _ -)"),
+            (["attach", "abcdefghijklmnop"], "bad interface name (1-15 characters of A-Z a-z 0-9 _ -)"),
+            (["attach", "nosuch"], "unknown bridge nosuch"),
+            (["attach", "rsbdown"], "bridge rsbdown is not set up on this host"),
+            (["fds", "3"], "too many descriptors (send exactly one)"),
+            (["fds", "253"], "too many descriptors (send exactly one)"),
+            (["twocmsg", "rsbt0"], "send exactly one descriptor"),
+            (["raw", "52534e4401030000", "--fd", "own"], "this request takes no descriptor"),
+        ]
+        for (args, reason) in cases {
+            let r = try netd.client(args)
+            #expect(r.lines.first == "refused \(reason)", "\(args.prefix(2)): \(r.stdout)\(r.stderr)")
+        }
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 0/2 rsbdown 0/1"])
+        #expect(netd.daemon.process.isRunning)
+        #expect(netd.openDescriptors() == netd.baselineDescriptors, "every received descriptor was closed")
+    }
+
+    @Test func quotaUsersWithoutARuleAndUidsWithoutAPasswdEntryAreRefused() throws {
+        let netd = try NetdFixture()
+        let a = try netd.start(["attach", "rsbt0", "--hold"])
+        let b = try netd.start(["attach", "rsbt0", "--hold"])
+        defer { kill(a.pid, SIGKILL); kill(b.pid, SIGKILL); _ = a.finish(); _ = b.finish() }
+        #expect(netd.eventually { netd.leased(2) })
+        #expect(try netd.client(["attach", "rsbt0"]).lines.first == "refused quota reached: 2 of 2 NICs on bridge rsbt0 in use")
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 2/2 rsbdown 0/1"])
+        let other = try netd.client(["attach", "rsbt0"], uid: 2743)
+        #expect(other.lines.first == "refused you may not use bridge rsbt0 (see \(netd.dir)/netd.conf)", "\(other.stdout)\(other.stderr)")
+        #expect(try netd.client(["status"], uid: 2743).lines == ["ok"])
+        #expect(try netd.client(["status"], uid: 2999).lines == ["refused your uid has no passwd entry"])
+    }
+
+    @Test func onlyTheOwnerReleasesALease() throws {
+        let netd = try NetdFixture()
+        let a = try netd.start(["attach", "rsbt0", "--hold"])
+        defer { kill(a.pid, SIGKILL); _ = a.finish() }
+        #expect(netd.eventually { netd.leased(1) })
+        #expect(try netd.client(["release", "rsb0a7b0002"], uid: 2743).lines == ["refused no lease rsb0a7b0002 of yours"])
+        #expect(try netd.client(["release", "rsb0a7b000"]).lines == ["refused no lease rsb0a7b000 of yours"])
+        #expect(netd.hostLinks().contains("rsb0a7b0002"))
+        #expect(try netd.client(["release", "rsb0a7b0002"]).lines == ["ok released rsb0a7b0002"])
+        #expect(!netd.hostLinks().contains("rsb0a7b0002"))
+        #expect(netd.state().isEmpty)
+    }
+
+    @Test func killingTheSandboxReleasesLeaseAndVethWithinASecond() throws {
+        let netd = try NetdFixture()
+        let a = try netd.start(["attach", "rsbt0", "--hold"])
+        #expect(netd.eventually { netd.leased(1) && netd.hostLinks().contains("rsb0a7b0002") })
+        kill(a.pid, SIGKILL)
+        _ = a.finish()
+        #expect(netd.eventually(within: 1) { netd.state().isEmpty && !netd.hostLinks().contains("rsb0a7b0002") })
+    }
+
+    @Test func aRestartedNetdKeepsLiveLeasesAndDropsHalfMadeOnes() throws {
+        let netd = try NetdFixture()
+        let a = try netd.start(["attach", "rsbt0", "--hold"])
+        #expect(netd.eventually { netd.leased(1) })
+        netd.stopDaemon()
+        // What a netd killed during a create leaves: a pending lease (ifindex 0) and its link.
+        try root("nsenter --net=/proc/\(netd.holder.pid)/ns/net ip link add rsbdead type veth peer name rsbdeadp")
+        let live = netd.state()
+        try (live + ["2742 rsbt0 0 rsbdead 175833093", "2742 rsbt0 999 rsbgone 175833094", ""]).joined(separator: "\n")
+            .write(toFile: netd.dir + "/state", atomically: false, encoding: .utf8)
+        try netd.startDaemon()
+        #expect(netd.state() == live, "\(netd.state())")
+        #expect(!netd.hostLinks().contains("rsbdead"))
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 1/2 rsbdown 0/1"])
+        kill(a.pid, SIGKILL)
+        _ = a.finish()
+        #expect(netd.eventually(within: 1) { netd.state().isEmpty }, "the new netd saw the link go")
+    }
+
+    @Test func aSecondNetdOnTheSameStateRefusesToStart() throws {
+        let netd = try NetdFixture()
+        let r = try root("\(NetdFixture.binary) --config \(netd.dir)/netd.conf --socket \(netd.dir)/other.sock --state \(netd.dir)/state")
+        #expect(r.code == 1)
+        #expect(r.stderr.contains("another rsandbox-netd owns this state"), "\(r.stderr)")
+    }
+
+    @Test func badConfigurationsStopNetdWithTheLine() throws {
+        let dir = TestEnvironment.makeSharedDirectory()
+        chmod(dir, 0o755)
+        func start(_ config: String, owner: uid_t = 0, mode: mode_t = 0o644) throws -> CLIResult {
+            try config.write(toFile: dir + "/netd.conf", atomically: false, encoding: .utf8)
+            chown(dir + "/netd.conf", owner, 0)
+            chmod(dir + "/netd.conf", mode)
+            return try root("unshare --net \(NetdFixture.binary) --config \(dir)/netd.conf --socket \(dir)/s --state \(dir)/state")
+        }
+        let good = "bridge rsbt0 10.123.0.0/24\nrsandbox-test veth rsbt0 2\n"
+        for (text, owner, mode, message) in [
+            (good, uid_t(2742), mode_t(0o644), "must be a regular file owned by root and writable only by it"),
+            (good, 0, 0o664, "must be a regular file owned by root and writable only by it"),
+            ("bridge rsbt0 10.123.0.1/24\n", 0, 0o644, "line 1: subnet 10.123.0.1/24 is not A.B.C.D/PREFIX"),
+            ("bridge rsbt0 10.123.0.0/24\nbob veth rsbt0 -1\n", 0, 0o644, "line 2: expected `USER|@GROUP veth BRIDGE COUNT`"),
+            ("bridge rsbt0 10.123.0.0/24\nbob veth rsbt1 1\n", 0, 0o644, "names bridge rsbt1, which no `bridge` line declares"),
+            ("bridge rsbt0 10.123.0.0/29\nbob veth rsbt0 3\n@staff veth rsbt0 3\n", 0, 0o644,
+             "bridge rsbt0: the rules hand out 6 NICs but its subnet has 5 addresses"),
+        ] {
+            let r = try start(text, owner: owner, mode: mode)
+            #expect(r.code == 1 && r.stderr.contains(message), "\(text): \(r.stderr)")
+        }
+    }
+
+    @Test func concurrentRequestsFromTwoUsersEachGetAnAnswerAndQuotasHold() throws {
+        let netd = try NetdFixture(rules: "rsandbox-test veth rsbt0 5\n424242 veth rsbt0 5\n")
+        let a = try netd.start(["burst", "25", "rsbt0"])
+        let b = try netd.start(["burst", "25", "rsbt0"], uid: 2743)
+        let answers = a.finish().lines + b.finish().lines
+        #expect(answers.count == 50, "\(answers)")
+        let ok = answers.filter { $0.hasPrefix("ok eth0 10.123.0.") }
+        let refused = answers.filter {
+            $0 == "refused quota reached: 5 of 5 NICs on bridge rsbt0 in use" || $0 == "refused too many connections from your uid"
+        }
+        #expect(ok.count + refused.count == 50, "\(answers)")
+        #expect(ok.count >= 2 && ok.count <= 10, "\(answers)")
+        #expect(Set(ok.map { $0.split(separator: " ")[2] }).count == ok.count, "distinct addresses: \(ok)")
+        #expect(netd.daemon.process.isRunning)
+        #expect(netd.eventually { netd.state().isEmpty }, "every lease ended with its namespace")
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 0/5"])
+    }
+
+    @Test func slowAndFloodingClientsAreCutOffWhileOthersAreServed() throws {
+        let netd = try NetdFixture()
+        let slow = try netd.start(["slow", "6"])
+        let flood = try netd.client(["flood", "6"], uid: 2743)
+        #expect(flood.lines.filter { $0 == "open" }.count == 4, "\(flood.stdout)")
+        #expect(flood.lines.filter { $0 == "refused too many connections from your uid" }.count == 2, "\(flood.stdout)")
+        // Meanwhile another user is served at once.
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 0/2 rsbdown 0/1"])
+        let s = slow.finish()
+        #expect(s.lines.first?.hasPrefix("refused timed out after 5.") == true, "\(s.stdout)\(s.stderr)")
+    }
+}
+
+/// Runs a shell snippet as root.
+@discardableResult
+func root(_ script: String) throws -> CLIResult {
+    try shell(script, as: .root)
+}
+
+/// A network namespace holding a bridge (rsbt0, 10.123.0.1/24; rsbdown configured but absent),
+/// and rsandbox-netd serving in it on a socket in a temp directory.
+final class NetdFixture {
+    static let binary = TestEnvironment.packageRoot.appendingPathComponent(".build/helpers/rsandbox-netd").path
+    let dir: String
+    let holder: Running
+    var daemon: Running
+    var baselineDescriptors = 0
+    let clientScript: String
+
+    init(rules: String = "rsandbox-test veth rsbt0 2 # the test user\n@rsandbox-test veth rsbdown 1\n") throws {
+        precondition(FileManager.default.isExecutableFile(atPath: Self.binary), "run scripts/build-helpers first (scripts/test does)")
+        dir = TestEnvironment.makeSharedDirectory()
+        chmod(dir, 0o755)
+        clientScript = dir + "/testclient.py"
+        try root("install -m 755 \(TestEnvironment.packageRoot.path)/helpers/rsandbox-netd/testclient.py \(clientScript)")
+        try ("bridge rsbt0 10.123.0.0/24\nbridge rsbdown 10.124.0.0/24\n" + rules)
+            .write(toFile: dir + "/netd.conf", atomically: false, encoding: .utf8)
+        holder = try Running(["/usr/bin/unshare", "--net", "sleep", "600"], runner: .root)
+        daemon = holder // replaced below
+        let ns = "/proc/\(holder.pid)/ns/net"
+        guard Self.waitForOwnNetns(holder.pid) else { throw CocoaError(.fileNoSuchFile) }
+        try root("nsenter --net=\(ns) sh -c 'ip link set lo up && ip link add rsbt0 type bridge && ip addr add 10.123.0.1/24 dev rsbt0 && ip link set rsbt0 up'")
+        try startDaemon()
+        baselineDescriptors = openDescriptors()
+    }
+
+    deinit {
+        kill(daemon.pid, SIGKILL)
+        kill(holder.pid, SIGKILL)
+        _ = daemon.finish()
+        _ = holder.finish()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Whether `pid` reached a network namespace other than ours (it unshared) within 5 s.
+    static func waitForOwnNetns(_ pid: pid_t) -> Bool {
+        let fm = FileManager.default
+        return RSandboxTests.eventually(within: 5) {
+            (try? fm.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) != (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/ns/net"))
+        }
+    }
+
+    func startDaemon() throws {
+        try? FileManager.default.removeItem(atPath: dir + "/netd.sock")
+        daemon = try Running(["/usr/bin/nsenter", "--net=/proc/\(holder.pid)/ns/net", Self.binary, "--config", dir + "/netd.conf",
+                              "--socket", dir + "/netd.sock", "--state", dir + "/state"], runner: .root)
+        guard eventually(within: 5, { FileManager.default.fileExists(atPath: self.dir + "/netd.sock") }) else {
+            let r = daemon.finish()
+            Issue.record("netd did not start: \(r.stderr)")
+            throw CocoaError(.fileNoSuchFile)
+        }
+    }
+
+    func stopDaemon() {
+        kill(daemon.pid, SIGTERM)
+        _ = daemon.finish()
+    }
+
+    /// Starts the client as `uid` without waiting.
+    func start(_ args: [String], uid: uid_t = 2742) throws -> Running {
+        try Running(["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--",
+                     "/usr/bin/python3", clientScript, dir + "/netd.sock"] + args, runner: .root)
+    }
+
+    /// Runs the client as `uid`; with `openingAs5`, root opens that path as fd 5 first.
+    func client(_ args: [String], uid: uid_t = 2742, openingAs5 path: String? = nil) throws -> CLIResult {
+        if let path {
+            return try root("exec 5<\(path); exec setpriv --reuid=\(uid) --regid=\(uid) --clear-groups -- /usr/bin/python3 \(clientScript) \(dir)/netd.sock \(args.joined(separator: " "))")
+        }
+        return try start(args, uid: uid).finish()
+    }
+
+    /// The leases in netd's state file, one line each.
+    func state() -> [String] {
+        ((try? String(contentsOfFile: dir + "/state", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Whether exactly `n` leases are recorded and each has its interface (not half-made).
+    func leased(_ n: Int) -> Bool {
+        let s = state()
+        return s.count == n && s.allSatisfy { $0.split(separator: " ").count == 5 && $0.split(separator: " ")[2] != "0" }
+    }
+
+    func hostLinkDetails() -> [String] {
+        ((try? root("nsenter --net=/proc/\(holder.pid)/ns/net ip -o link"))?.lines) ?? []
+    }
+
+    /// Link names in netd's namespace.
+    func hostLinks() -> [String] {
+        hostLinkDetails().compactMap { $0.split(separator: ":").dropFirst().first.map { String($0.split(separator: "@")[0]).trimmingCharacters(in: .whitespaces) } }
+    }
+
+    func openDescriptors() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/fd")) ?? []).count
+    }
+
+    func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        RSandboxTests.eventually(within: seconds, condition)
+    }
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""A test client for rsandbox-netd (Tests/RSandboxTests/NetdTests.swift runs it as the
+unprivileged test user). It sends well-formed and deliberately broken requests and prints the
+answer, one line.
+
+  testclient.py SOCKET attach BRIDGE [--fd KIND] [--hold] [--serve PORT | --connect ADDR:PORT]
+  testclient.py SOCKET release NAME | status | raw HEX [--fd KIND] | slow SECONDS | fds N
+
+--fd KIND: own (default: a new user+net namespace of this process), nested (a user+net namespace
+inside a user namespace of ours), none, two, file, socket, userns, opath, hostnet (our own
+current netns), N (an inherited descriptor number).
+"""
+import ctypes
+import os
+import socket
+import struct
+import sys
+import time
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def unshare(flags):
+    if libc.unshare(flags) != 0:
+        e = ctypes.get_errno()
+        sys.exit(f"testclient: unshare: {os.strerror(e)}")
+
+
+def own_netns(nested=False):
+    uid, gid = os.getuid(), os.getgid()
+    if nested:
+        unshare(CLONE_NEWUSER)
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"{uid} {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"{gid} {gid} 1")
+    unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    return [os.open("/proc/self/ns/net", os.O_RDONLY)]
+
+
+def descriptors(kind):
+    if kind == "own":
+        return own_netns()
+    if kind == "nested":
+        return own_netns(nested=True)
+    if kind == "none":
+        return []
+    if kind == "two":
+        fds = own_netns()
+        return fds + [os.dup(fds[0])]
+    if kind == "file":
+        return [os.open("/etc/hostname", os.O_RDONLY)]
+    if kind == "socket":
+        return [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).detach()]
+    if kind == "userns":
+        unshare(CLONE_NEWUSER)
+        return [os.open("/proc/self/ns/user", os.O_RDONLY)]
+    if kind == "opath":
+        own_netns()
+        return [os.open("/proc/self/ns/net", os.O_PATH)]
+    if kind == "hostnet":
+        return [os.open("/proc/self/ns/net", os.O_RDONLY)]
+    return [int(kind)]
+
+
+def request(op, name=b""):
+    return b"RSND" + bytes([1, op, len(name), 0]) + name
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    return s
+
+
+def ask(path, payload, fds=(), cmsgs=None):
+    s = connect(path)
+    if cmsgs is not None:
+        s.sendmsg([payload], cmsgs)
+    elif fds:
+        s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+    else:
+        s.send(payload)
+    s.settimeout(10)
+    answer = s.recv(4096).decode()
+    s.close()
+    return answer
+
+
+def main():
+    args = sys.argv[1:]
+    path, mode = args[0], args[1]
+    rest, opts, i = [], {}, 2
+    while i < len(args):
+        if args[i] == "--hold":
+            opts["--hold"] = "1"
+            i += 1
+        elif args[i].startswith("--"):
+            opts[args[i]] = args[i + 1]
+            i += 2
+        else:
+            rest.append(args[i])
+            i += 1
+    if mode == "attach":
+        fds = descriptors(opts.get("--fd", "own"))
+        answer = ask(path, request(1, rest[0].encode()), fds)
+        print(answer, flush=True)
+        if not answer.startswith("ok"):
+            return 1
+        os.system("ip -o -4 addr show dev eth0 | awk '{print \"addr\", $4}'; ip route show default | awk '{print \"route\", $0}'")
+        sys.stdout.flush()
+        if "--serve" in opts:
+            srv = socket.socket()
+            srv.bind(("0.0.0.0", int(opts["--serve"])))
+            srv.listen(1)
+            print("listening", flush=True)
+            conn, peer = srv.accept()
+            data = conn.recv(100)
+            conn.sendall(b"echo " + data)
+            print(f"served {peer[0]} {data.decode()}", flush=True)
+            conn.close()
+        if "--connect" in opts:
+            host, port = opts["--connect"].rsplit(":", 1)
+            for _ in range(100):
+                try:
+                    c = socket.create_connection((host, int(port)), timeout=5)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            c.sendall(b"hello")
+            print(f"got {c.recv(100).decode()}", flush=True)
+        if "--hold" in opts:
+            time.sleep(600)  # until the test kills us: the namespace lives as long as we do
+        return 0
+    if mode == "release":
+        print(ask(path, request(2, rest[0].encode())))
+    elif mode == "status":
+        print(ask(path, request(3)))
+    elif mode == "raw":
+        fds = descriptors(opts.get("--fd", "none"))
+        print(ask(path, bytes.fromhex(rest[0]), fds))
+    elif mode == "twocmsg":
+        fds = own_netns()
+        one = (socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fds[0]))
+        print(ask(path, request(1, rest[0].encode()), cmsgs=[one, one]))
+    elif mode == "fds":
+        n = int(rest[0])
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(n)]
+        print(ask(path, request(1, b"rsbt0"), fds))
+    elif mode == "slow":
+        s = connect(path)
+        s.settimeout(float(rest[0]) + 5)
+        start = time.monotonic()
+        answer = s.recv(4096).decode()
+        print(f"{answer} after {time.monotonic() - start:.1f}")
+    elif mode == "burst":
+        # N attaches at once, each from a process with a namespace of its own, held until all
+        # have answered (so the leases count against the quota together).
+        n, bridge = int(rest[0]), rest[1].encode()
+        go_r, go_w = os.pipe()
+        out_r, out_w = os.pipe()
+        kids = []
+        for _ in range(n):
+            pid = os.fork()
+            if pid == 0:
+                os.close(go_w)
+                fds = own_netns()
+                os.read(go_r, 1)  # start together
+                try:
+                    answer = ask(path, request(1, bridge), fds)
+                except OSError as e:
+                    answer = f"error {e}"
+                os.write(out_w, (answer + "\n").encode())
+                time.sleep(3)
+                os._exit(0)
+            kids.append(pid)
+        os.close(out_w)
+        time.sleep(0.5)
+        os.write(go_w, b"x" * n)
+        data = b""
+        while True:
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                break
+            data += chunk
+        sys.stdout.write(data.decode())
+        for pid in kids:
+            os.waitpid(pid, 0)
+    elif mode == "flood":
+        socks = [connect(path) for _ in range(int(rest[0]))]
+        for s in socks:
+            s.settimeout(0.5)
+            try:
+                print(s.recv(4096).decode() or "open")
+            except socket.timeout:
+                print("open")
+    return 0
+
+
+sys.exit(main())
