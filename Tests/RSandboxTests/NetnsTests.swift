@@ -5,9 +5,11 @@ import Testing
 /// its own user and network namespaces: root there may create links, and the host's links are
 /// never touched. iproute2 inside the same sandbox checks what the kernel really holds.
 @Suite struct NetnsTests {
-    /// Runs `script` (sh, with $T the tool) as the test user, root in a new user+net namespace.
+    /// Runs `script` (sh, with $T the tool) as the test user, root in a new user+net namespace
+    /// keeping CAP_NET_ADMIN and CAP_SYS_ADMIN (every capability is dropped by default, root's
+    /// too; the move test makes a second network namespace and enters it).
     func inSandbox(_ script: String) throws -> CLIResult {
-        try rsandbox(["run", "--unshare-net", "--uid", "0", "--setenv", "T=\(TestEnvironment.netnsTool)", "--",
+        try rsandbox(["run", "--unshare-net", "--uid", "0", "--cap-add", "NET_ADMIN,SYS_ADMIN", "--setenv", "T=\(TestEnvironment.netnsTool)", "--",
                       "sh", "-c", script], as: .testUser)
     }
 
@@ -38,6 +40,7 @@ import Testing
             """)
         #expect(r.code == 0, "\(r.stderr)")
         let parts = r.stdout.components(separatedBy: "--\n")
+        try #require(parts.count == 2, "\(r.stdout)\(r.stderr)")
         let listed: [String] = parts[0].split(separator: "\n").map { line in
             line.split(separator: " ").dropFirst().dropLast().joined(separator: " ")
         }
@@ -73,6 +76,7 @@ import Testing
             """)
         #expect(r.code == 0, "\(r.stderr)")
         let parts = r.stdout.components(separatedBy: "--\n")
+        try #require(parts.count == 2, "\(r.stdout)\(r.stderr)")
         let here = parts[0].split(separator: "\n").map { String($0.split(separator: "@")[0]) }
         let there = parts[1].split(separator: "\n").map { String($0.split(separator: "@")[0]) }
         #expect(here.contains("host0") && here.contains("mv0"), "\(r.stdout)")
