@@ -5,10 +5,10 @@
 # map their gateway to the host's loopback) or, for the bridge, inside the sandboxes.
 # Target: bridge >= 5x slirp4netns.
 #
-# Until `rsandbox run --help` offers `--net bridge` this section reports "not yet".
-# `bench/network.sh --peers` measures loopback, slirp4netns and pasta alone (no bridge) to check
-# the harness. To add the bridge: fill in measure_bridge below (two sandboxes on the bridge,
-# iperf3 -s in one, the client in the other) and keep its output format.
+# The bridge: rsandbox-netd from this build, run as root in a network namespace this script
+# makes (with its own bridge), and two sandboxes on it (measure_bridge). Were `--net bridge`
+# missing from `rsandbox run --help`, the section would report "not yet".
+# `bench/network.sh --peers` measures loopback, slirp4netns and pasta alone (no bridge).
 # Usage: bench/network.sh [--peers] [seconds]   (as root: it drops to the test user; /dev/net/tun
 # is opened to the user for the run and its mode restored after)
 set -euo pipefail
@@ -20,7 +20,8 @@ secs=${1:-$([ "$quick" = 1 ] && echo 2 || echo 5)}
 connects=$([ "$quick" = 1 ] && echo 100 || echo 500)
 
 bridge=0
-"$rs" run --help | grep -Eq -- '--net[ =<]' && "$rs" run --help | grep -q bridge && bridge=1
+help=$("$rs" run --help)   # (grep -q on a pipe would SIGPIPE it under pipefail)
+grep -Eq -- '--net[ =<]' <<<"$help" && grep -q bridge <<<"$help" && bridge=1
 if [ "$bridge" = 0 ] && [ "$peers_only" = 0 ]; then
     echo '{"title": "Network: bridge vs slirp4netns vs pasta", "not_yet": "rsandbox run has no --net bridge yet (rsandbox-netd is being built); bench/network.sh --peers measures the user-mode peers alone"}' | report network
     exit 0
@@ -121,9 +122,49 @@ measure_user_mode() {   # name stack-command target
     [ $status = 0 ] || { echo "$name: the client failed ($status); $(tail -2 "$work/$name.log")" >&2; return 1; }
 }
 
+# Two sandboxes on one bridge: rsandbox-netd (the build's) runs as root in a network namespace
+# this script makes, holding bridge rsbbench; the server sandbox runs iperf3 and the accept
+# loop on its eth0, the client sandbox connects to it. Nothing touches the host's links.
 measure_bridge() {
-    echo "bench/network.sh: rsandbox has --net bridge but this section does not measure it yet (fill in measure_bridge)" >&2
-    return 1
+    local netd=.build/helpers/rsandbox-netd nd="$work/netd" status=0
+    [ -x "$netd" ] || scripts/build-helpers >/dev/null
+    mkdir -p "$nd"; chmod 755 "$nd"
+    printf 'bridge rsbbench 10.231.0.0/24\n%s veth rsbbench 2\n' "$user" > "$nd/netd.conf"
+    unshare --net sleep 3600 & local holder=$!
+    on_exit "kill $holder 2>/dev/null"
+    local i=0; while [ "$(readlink /proc/$holder/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+    nsenter --net=/proc/$holder/ns/net sh -c 'ip link set lo up && ip link add rsbbench type bridge &&
+        ip addr add 10.231.0.1/24 dev rsbbench && ip link set rsbbench up'
+    nsenter --net=/proc/$holder/ns/net "$netd" --config "$nd/netd.conf" --socket "$nd/netd.sock" \
+        --state "$nd/netd.state" >"$work/netd.log" 2>&1 &
+    local daemon=$!
+    on_exit "kill $daemon 2>/dev/null"
+    i=0; while [ ! -S "$nd/netd.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    export RSANDBOX_NETD_SOCKET=$nd/netd.sock
+    # The server: its address is the first lease (10.231.0.2), written where the client waits.
+    (cd "$work" && exec "${drop[@]}" "$rs" run --net bridge=rsbbench --timeout $((secs + 60)) -- sh -c "
+        ip -o -4 addr show eth0 | awk '{print \$4}' | cut -d/ -f1 > $work/bridge-server-ip
+        iperf3 -s -p $port -1 >/dev/null 2>&1 &
+        exec /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"0.0.0.0\", int(sys.argv[1]))); s.listen(128)
+s.settimeout($((secs + 50)))
+try:
+    while True: s.accept()[0].close()
+except socket.timeout: pass' $((port + 1))") >"$work/bridge-server.log" 2>&1 &
+    local server=$!
+    i=0; while [ ! -s "$work/bridge-server-ip" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    sleep 0.5
+    local ip; ip=$(cat "$work/bridge-server-ip" 2>/dev/null)
+    [ -n "$ip" ] || { echo "bridge: the server sandbox got no address: $(tail -3 "$work/bridge-server.log") $(tail -3 "$work/netd.log")" >&2; kill $server; return 1; }
+    (cd "$work" && exec "${drop[@]}" "$rs" run --net bridge=rsbbench --timeout $((secs + 30)) -- \
+        "$work/client.sh" "$ip" bridge) >"$work/out-bridge" 2>"$work/bridge-client.log" || status=$?
+    kill $server 2>/dev/null; wait $server 2>/dev/null || true
+    kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
+    kill $holder 2>/dev/null; wait $holder 2>/dev/null || true
+    unset RSANDBOX_NETD_SOCKET
+    [ $status = 0 ] || { echo "bridge: the client failed ($status); $(tail -3 "$work/bridge-client.log")" >&2; return 1; }
 }
 
 measure_loopback
@@ -153,6 +194,9 @@ print(json.dumps({
     "notes": ["loopback: client and server in the host's network namespace (the ceiling); slirp4netns "
               "(--configure --mtu=65520) and pasta (--config-net) attached to `rsandbox run --unshare-net`, "
               "server on 127.0.0.1 reached through the stack's gateway; with 2 cores the stack and both "
-              "iperf3 ends share the CPUs"],
+              "iperf3 ends share the CPUs",
+              "bridge: two `rsandbox run --net bridge` sandboxes on one bridge, their veths made by this "
+              "build's rsandbox-netd running in a network namespace the script made; server in one, client "
+              "in the other"],
     "raw": res}))
 PY
