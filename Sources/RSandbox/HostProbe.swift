@@ -285,7 +285,7 @@ public struct HostProbe: Sendable {
         } catch {
             return HostCheck(name: "rsandbox-netd", ok: false, required: false,
                              detail: "\(error.reason): --net bridge is unavailable",
-                             fix: "set up and start rsandbox-netd (docs/network.md)")
+                             fix: "set up and start rsandbox-netd (docs/networking.md)")
         }
     }
 

@@ -48,7 +48,7 @@ public struct NetdClient: Sendable {
         if n < 0 {
             let err = Int32(-n)
             let hint = err == ENOENT || err == ECONNREFUSED
-                ? "no rsandbox-netd listens on \(socket): see docs/network.md" : nil
+                ? "no rsandbox-netd listens on \(socket): see docs/networking.md" : nil
             throw SandboxError(stage: .network, errno: err, item: item,
                                reason: "cannot reach rsandbox-netd at \(socket): \(errorString(err))", hint: hint)
         }

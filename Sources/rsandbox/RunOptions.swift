@@ -171,7 +171,7 @@ struct RunOptions: Equatable {
         }
     }
 
-    /// The bridge `--net bridge` asks for without a name (docs/network.md sets it up).
+    /// The bridge `--net bridge` asks for without a name (docs/networking.md sets it up).
     static let defaultBridge = "rsbr0"
 
     /// RSANDBOX_NETD_SOCKET names another netd socket (a test's, a second netd); netd checks

@@ -16,7 +16,7 @@ struct SandboxFlags: ParsableArguments {
     var unshareCgroup = false
     @Flag(help: "Keep the host's network (no new network namespace), also with --unshare-all.")
     var shareNet = false
-    @Option(help: ArgumentHelp("Network: none (own namespace, only lo), host (the host's), bridge[=NAME] (a veth on host bridge NAME, default rsbr0, from rsandbox-netd), or user (pasta: outbound only, no helper); see docs/network.md.", valueName: "MODE"))
+    @Option(help: ArgumentHelp("Network: none (own namespace, only lo), host (the host's), bridge[=NAME] (a veth on host bridge NAME, default rsbr0, from rsandbox-netd), or user (pasta: outbound only, no helper); see docs/networking.md.", valueName: "MODE"))
     var net: String?
     @Flag(help: "Keep the host's pid namespace (no reaper; a timeout kills only the command).")
     var sharePid = false

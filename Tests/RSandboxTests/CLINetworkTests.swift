@@ -64,7 +64,7 @@ import Testing
         #expect(r.code == 125)
         #expect(r.stderr == """
             rsandbox: network: bridge rsbr0: cannot reach rsandbox-netd at /nonexistent/netd.sock: No such file or directory
-            rsandbox: hint: no rsandbox-netd listens on /nonexistent/netd.sock: see docs/network.md
+            rsandbox: hint: no rsandbox-netd listens on /nonexistent/netd.sock: see docs/networking.md
 
             """, "\(r.stderr)")
     }
@@ -102,7 +102,7 @@ import Testing
         let down = try run(["doctor"], netd: nil).finish()
         let line = try #require(down.lines.firstIndex { $0.hasPrefix("✗ rsandbox-netd: ") }, "\(down.stdout)")
         #expect(down.lines[line] == "✗ rsandbox-netd: cannot reach rsandbox-netd at /nonexistent/netd.sock: No such file or directory: --net bridge is unavailable")
-        #expect(down.lines[line + 1] == "    fix: set up and start rsandbox-netd (docs/network.md)")
+        #expect(down.lines[line + 1] == "    fix: set up and start rsandbox-netd (docs/networking.md)")
     }
 
     @Test func shellTakesNetToo() throws {
