@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Who runs the CLI in a test: root, or the unprivileged test user scripts/setup-test-user made.
@@ -33,16 +34,30 @@ struct CLIResult {
     var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 }
 
+/// The shared temp directories this test process made, removed at its exit.
+enum SharedDirectories {
+    static let made = Mutex<[String]>([])
+
+    static func removeAll() {
+        for dir in made.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: dir) }
+    }
+}
+
 enum TestEnvironment {
     /// The package root, from this file's path.
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// A world-readable temp directory (the test user cannot reach the build folder everywhere).
+    /// Every one is removed when the test process exits, whatever the test left in it.
     static func makeSharedDirectory() -> String {
         var template = Array("/tmp/rsandbox-test.XXXXXX".utf8CString)
         let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         chmod(dir, 0o1777)
+        SharedDirectories.made.withLock { list in
+            if list.isEmpty { atexit { SharedDirectories.removeAll() } }
+            list.append(dir)
+        }
         return dir
     }
 
