@@ -50,63 +50,46 @@ struct Spawner {
             leaf?.remove()
             throw cloneError(-r)
         }
-        if !plan.uidMaps.isEmpty {
-            do {
+        // From here on a failure ends the child and gives back the leaf and the NIC, in one place.
+        var attachment: NetworkConnection? = nil
+        do throws(SandboxError) {
+            if !plan.uidMaps.isEmpty {
                 if let helperPath {
                     try IDMapHelper(path: helperPath).write(pid: child.pid, uid: plan.uidMaps, gid: plan.gidMaps)
                 } else {
                     try IDMapWriter(pid: child.pid).write(uid: plan.uidMaps, gid: plan.gidMaps, denySetgroups: plan.denySetgroups)
                 }
-            } catch {
-                abort(&child)
-                leaf?.remove()
-                throw error
             }
-        }
-        // The command runs only once its NIC is configured: netd answers after eth0 is up.
-        var attachment: NetworkConnection? = nil
-        if let network {
-            do {
+            // The command runs only once its NIC is configured: netd answers after eth0 is up.
+            if let network {
                 attachment = try NetworkConnection.attach(network, pid: child.pid)
-            } catch {
-                abort(&child)
-                leaf?.remove()
-                throw error
             }
-        }
-        let released = rs_release(&child, filtered ? 1 : 0)
-        if released < 0 {
-            abort(&child)
-            leaf?.remove()
-            attachment?.end()
-            throw .system(.sync, -released, item: "pid \(child.pid)")
-        }
-        if filtered {
-            // Built on its own thread since the start (FilterBuild), while this one made the
-            // plan, cloned, wrote the maps, and the child set up its mounts.
-            do throws(SandboxError) {
-                let program = try filter.program() ?? []
-                let sent = program.withUnsafeBytes { rs_send_filter(&child, $0.baseAddress, UInt32($0.count)) }
-                // EPIPE: the child failed its set-up and left; its report (below) says why.
-                if sent < 0 && sent != -EPIPE { throw SandboxError.system(.seccomp, -sent, item: "seccomp filter") }
-            } catch {
-                _ = rs_send_filter(&child, nil, 0)
-                abort(&child)
-                leaf?.remove()
-                attachment?.end()
-                throw error
+            let released = rs_release(&child, filtered ? 1 : 0)
+            if released < 0 { throw .system(.sync, -released, item: "pid \(child.pid)") }
+            if filtered {
+                // Built on its own thread since the start (FilterBuild), while this one made the
+                // plan, cloned, wrote the maps, and the child set up its mounts.
+                do throws(SandboxError) {
+                    let program = try filter.program() ?? []
+                    let sent = program.withUnsafeBytes { rs_send_filter(&child, $0.baseAddress, UInt32($0.count)) }
+                    // EPIPE: the child failed its set-up and left; its report (below) says why.
+                    if sent < 0 && sent != -EPIPE { throw SandboxError.system(.seccomp, -sent, item: "seccomp filter") }
+                } catch {
+                    _ = rs_send_filter(&child, nil, 0)
+                    throw error
+                }
             }
-        }
-        var report = rs_report()
-        let got = rs_read_report(child.report_fd, &report)
-        close(child.report_fd)
-        child.report_fd = -1
-        if got != 0 {
-            abort(&child)
-            leaf?.remove()
-            attachment?.end()
+            var report = rs_report()
+            let got = rs_read_report(child.report_fd, &report)
+            close(child.report_fd)
+            child.report_fd = -1
             if got < 0 { throw .system(.sync, -got, item: "report pipe") }
-            throw SandboxError(report: report, plan: plan)
+            if got > 0 { throw SandboxError(report: report, plan: plan) }
+        } catch {
+            abort(&child)
+            leaf?.remove()
+            attachment?.end()
+            throw error
         }
         return Sandbox(child: child, plan: plan, timeout: timeout, leaf: leaf, network: attachment)
     }
