@@ -173,12 +173,3 @@ public struct CgroupUsage: Sendable, Equatable {
     public var cpuSystem: Duration? = nil
     public init() {}
 }
-
-extension Sandbox {
-    /// Checks (and prepares) the delegated cgroup2 subtree that `limits` need, as spawn would:
-    /// the supervisor moves into a leaf (of a transient systemd scope, where it needs one) and
-    /// the controllers are enabled. Throws what is missing.
-    public static func prepareCgroup(for limits: CgroupLimits) throws(SandboxError) {
-        _ = try Cgroup2.prepareDelegated(for: limits.controllers)
-    }
-}

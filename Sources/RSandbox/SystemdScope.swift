@@ -56,7 +56,7 @@ enum SystemdScope {
             }
         }
         // The job is done once our pid is in the scope's cgroup; check rather than trust.
-        let cgroup = SystemFile.read("/proc/self/cgroup").flatMap(HostProbe.cgroup2Path) ?? ""
+        let cgroup = Cgroup2.locate()?.path ?? ""
         guard cgroup.hasSuffix("/" + unit) else {
             throw SandboxError(stage: .cgroup, item: "systemd scope \(unit)",
                                reason: "started, but this process is in \(cgroup.isEmpty ? "no cgroup2 cgroup" : cgroup), not in it")
