@@ -17,12 +17,14 @@ public struct NetdClient: Sendable {
     func attach(bridge: String, namespaceFD: Int32) throws(SandboxError) -> NetworkLease {
         let item = "bridge \(bridge)"
         let answer = try ask(1, bridge, fd: namespaceFD, item: item)
-        // "ok eth0 ADDRESS/PREFIX GATEWAY HOST-END"
+        // "ok eth0 ADDRESS/PREFIX GATEWAY HOST-END [ADDRESS6/PREFIX GATEWAY6]" (IPv6 where the
+        // bridge has a prefix in netd.conf)
         let f = answer.split(separator: " ").map(String.init)
-        guard f.count == 5, f[0] == "ok" else {
+        guard f.count == 5 || f.count == 7, f[0] == "ok" else {
             throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd answered \"\(answer)\"")
         }
-        return NetworkLease(interface: f[1], address: f[2], gateway: f[3], hostInterface: f[4], socket: socket)
+        return NetworkLease(interface: f[1], address: f[2], gateway: f[3], hostInterface: f[4],
+                            address6: f.count == 7 ? f[5] : nil, gateway6: f.count == 7 ? f[6] : nil, socket: socket)
     }
 
     /// Gives a lease back (netd also frees it by itself when the namespace dies).

@@ -7,6 +7,9 @@ public struct NetworkLease: Sendable, Equatable {
     public var gateway: String
     /// The veth's host end on the bridge, named by netd.
     public var hostInterface: String
+    /// "fd00:3::2/64" and its gateway, when the bridge has an IPv6 prefix; nil otherwise.
+    public var address6: String?
+    public var gateway6: String?
     /// The netd socket it came from (for the release).
     var socket: String
 

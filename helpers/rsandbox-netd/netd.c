@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "proto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -20,6 +21,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+#include <nftables/libnftables.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -46,6 +48,8 @@
 
 struct lease {
     int used;
+    int dying;    /* given back: its link is being deleted; keeps its address and name until gone */
+    int filtered; /* its port's nftables chain is installed [9] */
     uid_t uid;
     int bridge;
     int ifindex; /* 0: being created (reconciled at start if we died meanwhile) [8] */
@@ -68,6 +72,7 @@ static const char *state_path = "/run/rsandbox/netd.state";
 static struct stat own_net, own_user;
 static struct nl_sock *nl;
 static int nl_errno; /* the kernel's errno of the last failed request */
+static struct nft_ctx *nft;
 
 static void vlog(const char *fmt, va_list ap)
 {
@@ -137,7 +142,8 @@ static void save_state(void)
     for (int i = 0; i < MAX_LEASES; i++) {
         struct lease *l = &leases[i];
         if (l->used)
-            fprintf(f, "%u %s %d %s %u\n", (unsigned)l->uid, cfg.bridges[l->bridge].name, l->ifindex, l->ifname, l->addr);
+            fprintf(f, "%u %s %d %s %u%s\n", (unsigned)l->uid, cfg.bridges[l->bridge].name, l->ifindex, l->ifname, l->addr,
+                    l->dying ? " dying" : "");
     }
     if (fflush(f) != 0 || fsync(fd) != 0 || fclose(f) != 0 || rename(tmp, state_path) != 0)
         die("cannot write %s: %s", state_path, strerror(errno));
@@ -151,11 +157,15 @@ static void load_state(void)
             return;
         die("cannot read %s: %s", state_path, strerror(errno));
     }
-    char bridge[32], ifname[32];
+    char line[256], bridge[32], ifname[32], flag[8];
     unsigned uid, addr;
     int ifindex, n = 0;
-    while (n < MAX_LEASES && fscanf(f, "%u %31s %d %31s %u", &uid, bridge, &ifindex, ifname, &addr) == 5) {
+    while (n < MAX_LEASES && fgets(line, sizeof line, f)) {
+        int k = sscanf(line, "%u %31s %d %31s %u %7s", &uid, bridge, &ifindex, ifname, &addr, flag);
+        if (k != 5 && !(k == 6 && strcmp(flag, "dying") == 0))
+            continue;
         struct lease *l = &leases[n];
+        l->dying = k == 6;
         l->bridge = -1;
         for (int j = 0; j < cfg.nbridges; j++)
             if (strcmp(cfg.bridges[j].name, bridge) == 0)
@@ -195,9 +205,9 @@ static void reconcile(void)
             continue;
         char name[IF_NAMESIZE];
         int alive = l->ifindex > 0 && if_indextoname((unsigned)l->ifindex, name) && strcmp(name, l->ifname) == 0;
-        if (alive && l->bridge >= 0)
+        if (alive && l->bridge >= 0 && !l->dying)
             continue;
-        if (l->ifindex == 0 || l->bridge < 0)
+        if (l->ifindex == 0 || l->bridge < 0 || (l->dying && alive))
             delete_link(alive ? l->ifindex : 0, l->ifname);
         logmsg("dropped stale lease %s of uid %u", l->ifname, (unsigned)l->uid);
         l->used = 0;
@@ -205,11 +215,156 @@ static void reconcile(void)
     save_state();
 }
 
+/* ---- the port filters [9] ----
+ * One nftables table (bridge family) holds a chain per sandbox port, reached through a verdict
+ * map keyed by the port's name. A frame entering the bridge from a port named rsb* that has no
+ * chain (yet, or any more) is dropped: a port is never open. Every value in the rules is netd's
+ * own (its names, its addresses), never the client's. */
+
+static void ip4(uint32_t a, char *out, size_t n)
+{
+    snprintf(out, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+/* A lease's MAC: `first` (0xfe the host end, 0x02 eth0) then its address and bridge. */
+static void lease_mac(const struct lease *l, uint8_t first, uint8_t mac[6])
+{
+    uint8_t m[6] = { first, (uint8_t)(l->addr >> 24), (uint8_t)(l->addr >> 16), (uint8_t)(l->addr >> 8), (uint8_t)l->addr,
+                     (uint8_t)l->bridge };
+    memcpy(mac, m, 6);
+}
+
+/* Its IPv6 address: the bridge's prefix with the IPv4 host part in the low bits; and the EUI-64
+ * link-local address the kernel derives from eth0's MAC. */
+static void lease_ip6(const struct lease *l, struct in6_addr *global, struct in6_addr *local)
+{
+    const struct bridge *b = &cfg.bridges[l->bridge];
+    uint32_t host = l->addr - b->network;
+    memcpy(global->s6_addr, b->network6, 16);
+    for (int i = 0; i < 4; i++)
+        global->s6_addr[15 - i] |= (uint8_t)(host >> (8 * i));
+    uint8_t m[6];
+    lease_mac(l, 0x02, m);
+    uint8_t ll[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5] };
+    memcpy(local->s6_addr, ll, 16);
+}
+
+static int nft_run(const char *cmd)
+{
+    if (nft_run_cmd_from_buffer(nft, cmd) == 0)
+        return 0;
+    const char *e = nft_ctx_get_error_buffer(nft);
+    logmsg("nftables refused: %.*s", (int)strcspn(e ? e : "", "\n"), e ? e : "");
+    return -1;
+}
+
+/* The commands that give a lease's port its chain; returns the length written. */
+static int port_rules(const struct lease *l, char *out, size_t n)
+{
+    uint8_t m[6];
+    lease_mac(l, 0x02, m);
+    char mac[18], ip[16];
+    snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    ip4(l->addr, ip, sizeof ip);
+    const char *c = l->ifname, *t = "add rule bridge rsandbox";
+    int len = snprintf(out, n,
+                       "add chain bridge rsandbox %s\n"
+                       "%s %s ether saddr != %s drop\n"              /* another MAC */
+                       "%s %s ether daddr 01:80:c2:00:00:00 drop\n" /* STP */
+                       "%s %s arp saddr ether %s arp saddr ip %s accept\n"
+                       "%s %s ip saddr %s udp sport 67 drop\n" /* a DHCP server */
+                       "%s %s ip saddr %s accept\n"
+                       "%s %s icmpv6 type { nd-router-advert, nd-redirect } drop\n",
+                       c, t, c, mac, t, c, t, c, mac, ip, t, c, ip, t, c, ip, t, c);
+    if (cfg.bridges[l->bridge].has_v6) {
+        struct in6_addr g, ll;
+        char gs[INET6_ADDRSTRLEN], lls[INET6_ADDRSTRLEN];
+        lease_ip6(l, &g, &ll);
+        inet_ntop(AF_INET6, &g, gs, sizeof gs);
+        inet_ntop(AF_INET6, &ll, lls, sizeof lls);
+        len += snprintf(out + len, n - (size_t)len,
+                        "%s %s udp sport 547 drop\n" /* a DHCPv6 server */
+                        "%s %s ip6 saddr { %s, %s } accept\n",
+                        t, c, t, c, gs, lls);
+    }
+    len += snprintf(out + len, n - (size_t)len, "%s %s drop\nadd element bridge rsandbox ports { \"%s\" : jump %s }\n", t, c, c, c);
+    return len;
+}
+
+static int port_filter_add(struct lease *l)
+{
+    char cmd[2048];
+    port_rules(l, cmd, sizeof cmd);
+    l->filtered = nft_run(cmd) == 0;
+    return l->filtered ? 0 : -1;
+}
+
+static void port_filter_del(struct lease *l)
+{
+    if (!l->filtered)
+        return;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "delete element bridge rsandbox ports { \"%s\" }\ndelete chain bridge rsandbox %s\n", l->ifname,
+             l->ifname);
+    nft_run(cmd);
+    l->filtered = 0;
+}
+
+/* At start: the table anew (one transaction: no moment without it), a chain for each live lease. */
+static void port_filters_reset(void)
+{
+    size_t n = 4096 + (size_t)MAX_LEASES * 2048;
+    char *cmd = malloc(n);
+    if (!cmd)
+        die("out of memory");
+    int len = snprintf(cmd, n,
+                       "add table bridge rsandbox\n"
+                       "delete table bridge rsandbox\n"
+                       "table bridge rsandbox {\n"
+                       "  map ports { type ifname : verdict; }\n"
+                       "  chain prerouting {\n"
+                       "    type filter hook prerouting priority -300; policy accept;\n"
+                       "    iifname vmap @ports\n"
+                       "    iifname \"rsb*\" drop\n"
+                       "  }\n"
+                       "}\n");
+    for (int i = 0; i < MAX_LEASES; i++)
+        if (leases[i].used && !leases[i].dying)
+            len += port_rules(&leases[i], cmd + len, n - (size_t)len);
+    if (nft_run(cmd) < 0)
+        die("cannot install the port filters (nftables)");
+    free(cmd);
+    for (int i = 0; i < MAX_LEASES; i++)
+        leases[i].filtered = leases[i].used && !leases[i].dying;
+}
+
 static void release(struct lease *l, const char *why)
 {
     logmsg("released %s of uid %u (%s)", l->ifname, (unsigned)l->uid, why);
+    port_filter_del(l);
     l->used = 0;
     save_state();
+}
+
+/* The owner gave it back: its port closes now, its link is deleted by a child (deleting a link
+ * waits for RCU grace periods, 15-30 ms here, which would stall every other client), and the
+ * lease keeps its address and name until the link-gone event frees it. */
+static void retire(struct lease *l)
+{
+    logmsg("%s of uid %u given back", l->ifname, (unsigned)l->uid);
+    port_filter_del(l);
+    l->dying = 1;
+    save_state();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close_range(3, ~0U, 0);
+        nl = nl_open(&nl_errno);
+        if (nl)
+            delete_link(l->ifindex, l->ifname);
+        _exit(nl ? 0 : 1);
+    }
+    if (pid < 0)
+        delete_link(l->ifindex, l->ifname);
 }
 
 /* ---- the namespace check [1] ---- */
@@ -293,16 +448,11 @@ static unsigned in_use(uid_t uid, int bridge)
 {
     unsigned n = 0;
     for (int i = 0; i < MAX_LEASES; i++)
-        n += leases[i].used && leases[i].uid == uid && leases[i].bridge == bridge;
+        n += leases[i].used && !leases[i].dying && leases[i].uid == uid && leases[i].bridge == bridge;
     return n;
 }
 
 /* ---- attaching ---- */
-
-static void ip4(uint32_t a, char *out, size_t n)
-{
-    snprintf(out, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-}
 
 static struct nl_addr *nladdr(uint32_t a, int prefix)
 {
@@ -314,10 +464,52 @@ static struct nl_addr *nladdr(uint32_t a, int prefix)
     return nl_addr_parse(text, AF_INET, &out) == 0 ? out : NULL;
 }
 
+static struct nl_addr *nladdr6(const struct in6_addr *a, int prefix)
+{
+    struct nl_addr *out = nl_addr_build(AF_INET6, a->s6_addr, 16);
+    if (out)
+        nl_addr_set_prefixlen(out, prefix);
+    return out;
+}
+
+/* The IPv6 half of configure_inside: the lease's address (no duplicate detection: netd is the
+ * only one handing out this prefix, and DAD would leave it unusable for a second) and the
+ * default route via the bridge's ::1. Returns 0 or an errno. */
+static int configure_inside6(struct nl_sock *s, int *slot, int ifindex, const struct lease *l)
+{
+    const struct bridge *b = &cfg.bridges[l->bridge];
+    struct in6_addr g, ll, gw;
+    lease_ip6(l, &g, &ll);
+    memcpy(gw.s6_addr, b->network6, 16);
+    gw.s6_addr[15] |= 1;
+    struct rtnl_addr *a = rtnl_addr_alloc();
+    struct nl_addr *local = nladdr6(&g, b->prefix6), *via = nladdr6(&gw, 128), *dst = NULL;
+    nl_addr_parse("default", AF_INET6, &dst);
+    struct rtnl_route *route = rtnl_route_alloc();
+    struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+    if (!a || !local || !via || !dst || !route || !nh)
+        return ENOMEM;
+    rtnl_addr_set_ifindex(a, ifindex);
+    rtnl_addr_set_local(a, local);
+    rtnl_addr_set_flags(a, IFA_F_NODAD);
+    int r = rtnl_addr_add(s, a, 0);
+    if (r < 0)
+        return nl_fail(slot, r);
+    rtnl_route_set_family(route, AF_INET6);
+    rtnl_route_set_dst(route, dst);
+    rtnl_route_nh_set_ifindex(nh, ifindex);
+    rtnl_route_nh_set_gateway(nh, via);
+    rtnl_route_add_nexthop(route, nh);
+    r = rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_EXCL);
+    return r < 0 ? nl_fail(slot, r) : 0;
+}
+
 /* In a forked child, inside the sandbox's netns: eth0 gets its address, goes up, and the default
  * route points at the bridge [3]. Returns 0 or an errno. */
-static int configure_inside(int nsfd, uint32_t addr, const struct bridge *b)
+static int configure_inside(int nsfd, const struct lease *l)
 {
+    uint32_t addr = l->addr;
+    const struct bridge *b = &cfg.bridges[l->bridge];
     pid_t pid = fork();
     if (pid < 0)
         return errno;
@@ -355,7 +547,7 @@ static int configure_inside(int nsfd, uint32_t addr, const struct bridge *b)
         rtnl_route_add_nexthop(route, nh);
         if ((r = rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_EXCL)) < 0)
             _exit(nl_fail(&slot, r));
-        _exit(0);
+        _exit(b->has_v6 ? configure_inside6(s, &slot, rtnl_link_get_ifindex(link), l) : 0);
     }
     int status;
     while (waitpid(pid, &status, 0) < 0)
@@ -432,11 +624,15 @@ static void attach(uid_t uid, const char *bridge_name, int nsfd, char *reply, si
     }
     rtnl_link_set_name(veth, l->ifname);
     rtnl_link_set_master(veth, brindex);
-    uint8_t mac[6] = { 0xfe, (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr, (uint8_t)b };
-    struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof mac); /* [9] host end MAC starts 0xfe */
-    if (lladdr) {
-        rtnl_link_set_addr(veth, lladdr);
-        nl_addr_put(lladdr);
+    /* [9] the host end's MAC starts 0xfe; eth0's is set too (02:…), the one its port accepts */
+    for (int end = 0; end < 2; end++) {
+        uint8_t mac[6];
+        lease_mac(l, end ? 0x02 : 0xfe, mac);
+        struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof mac);
+        if (lladdr) {
+            rtnl_link_set_addr(end ? peer : veth, lladdr);
+            nl_addr_put(lladdr);
+        }
     }
     rtnl_link_set_name(peer, "eth0");
     rtnl_link_set_ns_fd(peer, nsfd);
@@ -451,27 +647,44 @@ static void attach(uid_t uid, const char *bridge_name, int nsfd, char *reply, si
     }
     struct rtnl_link *host = NULL, *change = rtnl_link_alloc();
     r = rtnl_link_get_kernel(nl, 0, l->ifname, &host);
+    int filtered = 0;
     if (r >= 0 && change) {
         l->ifindex = rtnl_link_get_ifindex(host);
         save_state();
+        /* [9] its filter before the port comes up (the table drops rsb* ports without one anyway) */
+        filtered = port_filter_add(l) == 0;
         rtnl_link_set_flags(change, IFF_UP);
-        r = rtnl_link_change(nl, host, change, 0);
+        if (filtered)
+            r = rtnl_link_change(nl, host, change, 0);
     }
     if (host)
         rtnl_link_put(host);
     if (change)
         rtnl_link_put(change);
-    int e = r < 0 ? nl_fail(&nl_errno, r) : configure_inside(nsfd, addr, br);
+    int e = r < 0 ? nl_fail(&nl_errno, r) : !filtered ? EIO : configure_inside(nsfd, l);
     if (e) {
         delete_link(l->ifindex, l->ifname);
         release(l, "configure failed");
-        snprintf(reply, rn, "refused cannot configure eth0 in your namespace: %s", strerror(e));
+        if (r >= 0 && !filtered)
+            snprintf(reply, rn, "refused cannot install the port's filter (see netd's log)");
+        else
+            snprintf(reply, rn, "refused cannot configure eth0 in your namespace: %s", strerror(e));
         return;
     }
     char a[20], gw[20];
     ip4(addr, a, sizeof a);
     ip4(br->network + 1, gw, sizeof gw);
-    snprintf(reply, rn, "ok eth0 %s/%d %s %s", a, br->prefix, gw, l->ifname);
+    int len = snprintf(reply, rn, "ok eth0 %s/%d %s %s", a, br->prefix, gw, l->ifname);
+    if (br->has_v6) {
+        struct in6_addr g, ll, gw6;
+        char gs[INET6_ADDRSTRLEN], gws[INET6_ADDRSTRLEN];
+        lease_ip6(l, &g, &ll);
+        memcpy(gw6.s6_addr, br->network6, 16);
+        gw6.s6_addr[15] |= 1;
+        inet_ntop(AF_INET6, &g, gs, sizeof gs);
+        inet_ntop(AF_INET6, &gw6, gws, sizeof gws);
+        snprintf(reply + len, rn - (size_t)len, " %s/%d %s", gs, br->prefix6, gws);
+    }
     logmsg("leased %s (%s) on %s to uid %u", l->ifname, a, br->name, (unsigned)uid);
 }
 
@@ -509,7 +722,7 @@ static void serve(struct client *c)
     }
     char reply[256];
     reply[0] = '\0';
-    struct lease gone = { 0 }; /* a released link, deleted after the answer (deleting waits for RCU) */
+    struct lease *gone = NULL; /* given back: retired after the answer */
     struct request req;
     const char *why = NULL;
     if (n == 0 && nfds == 0) {
@@ -536,13 +749,13 @@ static void serve(struct client *c)
     } else if (req.op == OP_RELEASE) {
         struct lease *l = NULL;
         for (int i = 0; i < MAX_LEASES && !l; i++)
-            if (leases[i].used && leases[i].uid == c->uid && leases[i].ifindex > 0 && strcmp(leases[i].ifname, req.name) == 0)
+            if (leases[i].used && !leases[i].dying && leases[i].uid == c->uid && leases[i].ifindex > 0 &&
+                strcmp(leases[i].ifname, req.name) == 0)
                 l = &leases[i]; /* [4] exact name, the caller's own */
         if (!l) {
             snprintf(reply, sizeof reply, "refused no lease %s of yours", req.name);
         } else {
-            gone = *l;
-            release(l, "released by its owner");
+            gone = l;
             snprintf(reply, sizeof reply, "ok released %s", req.name);
         }
     } else {
@@ -560,8 +773,8 @@ done:
         send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(c->fd);
     c->fd = -1;
-    if (gone.used)
-        delete_link(gone.ifindex, gone.ifname);
+    if (gone)
+        retire(gone);
 }
 
 /* [8] The host end disappearing (the sandbox's netns died, or someone deleted it) ends the lease. */
@@ -663,8 +876,11 @@ int main(int argc, char **argv)
     struct sockaddr_nl sn = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
     if (events < 0 || bind(events, (struct sockaddr *)&sn, sizeof sn) < 0)
         die("cannot watch link events: %s", strerror(errno));
+    if (!(nft = nft_ctx_new(NFT_CTX_DEFAULT)) || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))
+        die("cannot open nftables");
     load_state();
     reconcile();
+    port_filters_reset();
     int lfd = listen_socket();
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = -1;
@@ -695,6 +911,8 @@ int main(int argc, char **argv)
                 continue;
             die("poll: %s", strerror(errno));
         }
+        while (waitpid(-1, NULL, WNOHANG) > 0) /* retire()'s children */
+            ;
         if (p[1].revents)
             link_events(events);
         for (int k = 2; k < np; k++)

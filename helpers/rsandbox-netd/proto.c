@@ -1,6 +1,7 @@
 /* Strict parsers for rsandbox-netd (see proto.h). [6] and [7] of HELPER-SECURITY.md. */
 #include "proto.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +96,27 @@ static int parse_subnet(const char *s, uint32_t *net, int *prefix)
     return 0;
 }
 
+/* x:y::/p with 64 <= p <= 120 and no host bits set. */
+static int parse_subnet6(const char *s, uint8_t net[16], int *prefix)
+{
+    char copy[64];
+    if (strlen(s) >= sizeof copy)
+        return -1;
+    strcpy(copy, s);
+    char *slash = strchr(copy, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    unsigned p;
+    if (parse_uint(slash + 1, 120, &p) < 0 || p < 64 || inet_pton(AF_INET6, copy, net) != 1)
+        return -1;
+    for (unsigned bit = p; bit < 128; bit++)
+        if (net[bit / 8] & (0x80 >> (bit % 8)))
+            return -1;
+    *prefix = (int)p;
+    return 0;
+}
+
 uint32_t pool_size(const struct bridge *b)
 {
     return (1u << (32 - b->prefix)) - 3;
@@ -153,8 +175,8 @@ int parse_config(const char *text, size_t len, struct config *c, char *err, size
         if (nf == 0)
             continue;
         if (strcmp(f[0], "bridge") == 0) {
-            if (nf != 3 || !valid_ifname(f[1], strlen(f[1]))) {
-                snprintf(err, errlen, "line %d: expected `bridge NAME A.B.C.D/PREFIX`", lineno);
+            if ((nf != 3 && nf != 4) || !valid_ifname(f[1], strlen(f[1]))) {
+                snprintf(err, errlen, "line %d: expected `bridge NAME A.B.C.D/PREFIX [IPV6-PREFIX/LENGTH]`", lineno);
                 return -1;
             }
             if (c->nbridges == MAX_BRIDGES) {
@@ -171,6 +193,18 @@ int parse_config(const char *text, size_t len, struct config *c, char *err, size
             if (parse_subnet(f[2], &b->network, &b->prefix) < 0) {
                 snprintf(err, errlen, "line %d: subnet %s is not A.B.C.D/PREFIX (prefix 8-30, no host bits)", lineno, f[2]);
                 return -1;
+            }
+            if (nf == 4) {
+                if (parse_subnet6(f[3], b->network6, &b->prefix6) < 0) {
+                    snprintf(err, errlen, "line %d: subnet %s is not an IPv6 prefix (length 64-120, no host bits)", lineno, f[3]);
+                    return -1;
+                }
+                /* every v4 host part (up to the broadcast address) must fit the v6 host bits */
+                if (128 - b->prefix6 < 32 - b->prefix) {
+                    snprintf(err, errlen, "line %d: IPv6 prefix %s has fewer host addresses than %s", lineno, f[3], f[2]);
+                    return -1;
+                }
+                b->has_v6 = 1;
             }
             strcpy(b->name, f[1]);
             c->nbridges++;

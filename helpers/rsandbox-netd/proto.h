@@ -35,9 +35,13 @@ struct bridge {
     char name[16];
     uint32_t network; /* host order */
     int prefix;       /* 8-30 */
+    int has_v6;       /* an IPv6 prefix too: a lease's v6 address is that prefix + its v4 host part */
+    uint8_t network6[16];
+    int prefix6; /* 64-120 */
 };
 
-/* `user|@group veth bridge count`, lxc-usernet style. */
+/* `bridge NAME A.B.C.D/P [IPV6-PREFIX/P]` declares one; `user|@group veth bridge count`,
+ * lxc-usernet style, lets someone use it. */
 struct rule {
     char who[33];
     int is_group;
