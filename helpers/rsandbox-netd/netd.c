@@ -282,10 +282,17 @@ static int port_rules(const struct lease *l, char *out, size_t n)
         lease_ip6(l, &g, &ll);
         inet_ntop(AF_INET6, &g, gs, sizeof gs);
         inet_ntop(AF_INET6, &ll, lls, sizeof lls);
+        char gx[33], llx[33]; /* the same as 128-bit numbers, for the raw match on a target */
+        for (int i = 0; i < 16; i++) {
+            snprintf(gx + 2 * i, 3, "%02x", g.s6_addr[i]);
+            snprintf(llx + 2 * i, 3, "%02x", ll.s6_addr[i]);
+        }
         len += snprintf(out + len, n - (size_t)len,
                         "%s %s udp sport 547 drop\n" /* a DHCPv6 server */
+                        /* a neighbour advertisement for an address that is not its own */
+                        "%s %s icmpv6 type nd-neighbor-advert @th,64,128 != { 0x%s, 0x%s } drop\n"
                         "%s %s ip6 saddr { %s, %s } accept\n",
-                        t, c, t, c, gs, lls);
+                        t, c, t, c, gx, llx, t, c, gs, lls);
     }
     len += snprintf(out + len, n - (size_t)len, "%s %s drop\nadd element bridge rsandbox ports { \"%s\" : jump %s }\n", t, c, c, c);
     return len;

@@ -48,6 +48,10 @@ frames = {
                                                    socket.inet_aton(gateway)) + mark("arpgateway")),
     "ok6": eth(bcast, me, 0x86DD, ipv6(ll, "ff02::1", 17, udp(5000, 9, mark("ok6")))),
     "routeradvert": eth(bcast, me, 0x86DD, ipv6(ll, "ff02::1", 58, struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + mark("routeradvert"))),
+    "naown": eth(bcast, me, 0x86DD, ipv6(ll, "ff02::1", 58, struct.pack("!BBHI16s", 136, 0, 0, 0x20000000,
+                                                                  socket.inet_pton(socket.AF_INET6, ll)) + mark("naown"))),
+    "naother": eth(bcast, me, 0x86DD, ipv6(ll, "ff02::1", 58, struct.pack("!BBHI16s", 136, 0, 0, 0x20000000,
+                                                                    socket.inet_pton(socket.AF_INET6, "fd42:123::99")) + mark("naother"))),
     "otherip6": eth(bcast, me, 0x86DD, ipv6("fd42:123::99", "ff02::1", 17, udp(5000, 9, mark("otherip6")))),
 }
 for _ in range(3):
