@@ -50,8 +50,10 @@ import Testing
                 .map { $0.trimmingCharacters(in: .whitespaces) }
         }
         let a = try netd.start(["attach", "rsbt0", "--hold"])
+        defer { kill(a.pid, SIGKILL); _ = a.finish() }
+        #expect(netd.eventually { netd.leased(1) }) // a has .2, b will have .3
         let b = try netd.start(["attach", "rsbt0", "--hold"])
-        defer { kill(a.pid, SIGKILL); kill(b.pid, SIGKILL); _ = a.finish(); _ = b.finish() }
+        defer { kill(b.pid, SIGKILL); _ = b.finish() }
         #expect(netd.eventually { netd.leased(2) })
         let both = ["chain prerouting {", "chain rsb0a7b0002 {", "chain rsb0a7b0003 {"]
         #expect(chains() == both, "\(chains())")
