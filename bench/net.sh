@@ -8,8 +8,8 @@
 # The bridge: rsandbox-netd from this build, run as root in a network namespace this script
 # makes (with its own bridge), and two sandboxes on it (measure_bridge). Were `--net bridge`
 # missing from `rsandbox run --help`, the section would report "not yet".
-# `bench/network.sh --peers` measures loopback, slirp4netns and pasta alone (no bridge).
-# Usage: bench/network.sh [--peers] [seconds]   (as root: it drops to the test user; /dev/net/tun
+# `bench/net.sh --peers` measures loopback, slirp4netns and pasta alone (no bridge).
+# Usage: bench/net.sh [--peers] [seconds]   (as root: it drops to the test user; /dev/net/tun
 # is opened to the user for the run and its mode restored after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ bridge=0
 help=$("$rs" run --help)   # (grep -q on a pipe would SIGPIPE it under pipefail)
 grep -Eq -- '--net[ =<]' <<<"$help" && grep -q bridge <<<"$help" && bridge=1
 if [ "$bridge" = 0 ] && [ "$peers_only" = 0 ]; then
-    echo '{"title": "Network: bridge vs slirp4netns vs pasta", "not_yet": "rsandbox run has no --net bridge yet (rsandbox-netd is being built); bench/network.sh --peers measures the user-mode peers alone"}' | report network
+    echo '{"title": "Network: bridge vs slirp4netns vs pasta", "not_yet": "rsandbox run has no --net bridge yet (rsandbox-netd is being built); bench/net.sh --peers measures the user-mode peers alone"}' | report network
     exit 0
 fi
 
