@@ -3,15 +3,20 @@
 unprivileged test user). It sends well-formed and deliberately broken requests and prints the
 answer, one line.
 
-  testclient.py SOCKET attach BRIDGE [--fd KIND] [--hold] [--serve PORT | --connect ADDR:PORT]
+  testclient.py SOCKET attach BRIDGE [--fd KIND] [--hold] [--answered PATH] [--serve PORT | --connect ADDR:PORT]
   testclient.py SOCKET release NAME | status | raw HEX [--fd KIND] | slow SECONDS | fds N
+  testclient.py SOCKET burst N BRIDGE [--uids UID,...] [--hold-while PATH] | flood N
 
+--hold keeps the namespace (and what netd put in it) until the client is killed, even after a
+refusal or a lost connection; --answered PATH creates PATH once the answer (or the error) is in.
 --fd KIND: own (default: a new user+net namespace of this process), nested (a user+net namespace
 inside a user namespace of ours), none, two, file, socket, userns, opath, hostnet (our own
 current netns), N (an inherited descriptor number).
 """
 import ctypes
 import os
+import pwd
+import random
 import socket
 import struct
 import sys
@@ -77,18 +82,37 @@ def connect(path):
     return s
 
 
-def ask(path, payload, fds=(), cmsgs=None):
+# Refusals that only say "not now": netd's connection limits. A request that meets one is sent
+# again after a short, jittered, growing pause (up to 20 s in all), so a test sees only the answer
+# the request itself gets. `flood` connects without asking and sees them.
+TRANSIENT = ("refused netd is busy (too many connections)", "refused too many connections from your uid")
+
+
+def ask_once(path, payload, fds=(), cmsgs=None):
     s = connect(path)
-    if cmsgs is not None:
-        s.sendmsg([payload], cmsgs)
-    elif fds:
-        s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
-    else:
-        s.send(payload)
+    try:
+        if cmsgs is not None:
+            s.sendmsg([payload], cmsgs)
+        elif fds:
+            s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+        else:
+            s.send(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # netd refused the connection and closed it before we sent: its answer is still queued
     s.settimeout(10)
     answer = s.recv(4096).decode()
     s.close()
     return answer
+
+
+def ask(path, payload, fds=(), cmsgs=None):
+    deadline, pause = time.monotonic() + 20, 0.005
+    while True:
+        answer = ask_once(path, payload, fds, cmsgs)
+        if answer not in TRANSIENT or time.monotonic() > deadline:
+            return answer
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 2, 0.2)
 
 
 def main():
@@ -107,9 +131,16 @@ def main():
             i += 1
     if mode == "attach":
         fds = descriptors(opts.get("--fd", "own"))
-        answer = ask(path, request(1, rest[0].encode()), fds)
+        try:
+            answer = ask(path, request(1, rest[0].encode()), fds)
+        except OSError as e:
+            answer = f"error {e}"
         print(answer, flush=True)
+        if "--answered" in opts:
+            open(opts["--answered"], "w").close()
         if not answer.startswith("ok"):
+            if "--hold" in opts:
+                time.sleep(600)  # the namespace stays, whatever netd made in it (netd was killed)
             return 1
         os.system("ip -o -4 addr show dev eth0 | awk '{print \"addr\", $4}'; ip route show default | awk '{print \"route\", $0}'")
         sys.stdout.flush()
@@ -158,35 +189,59 @@ def main():
         answer = s.recv(4096).decode()
         print(f"{answer} after {time.monotonic() - start:.1f}")
     elif mode == "burst":
-        # N attaches at once, each from a process with a namespace of its own, held until all
-        # have answered (so the leases count against the quota together).
+        # N attaches at once from each uid of --uids (run as root; default: just our own uid), each
+        # from a process with a namespace of its own. Every NIC is held until all have answered
+        # (so the leases count against the quotas together and no address can be handed out
+        # twice); with --hold-while PATH the answers are written to PATH and the NICs held until
+        # PATH is removed. Prints `UID ANSWER`, one a line.
         n, bridge = int(rest[0]), rest[1].encode()
+        uids = [int(u) for u in opts["--uids"].split(",")] if "--uids" in opts else [None]
         go_r, go_w = os.pipe()
         out_r, out_w = os.pipe()
+        hold_r, hold_w = os.pipe()
         kids = []
-        for _ in range(n):
-            pid = os.fork()
-            if pid == 0:
-                os.close(go_w)
-                fds = own_netns()
-                os.read(go_r, 1)  # start together
-                try:
-                    answer = ask(path, request(1, bridge), fds)
-                except OSError as e:
-                    answer = f"error {e}"
-                os.write(out_w, (answer + "\n").encode())
-                time.sleep(3)
-                os._exit(0)
-            kids.append(pid)
+        for uid in uids:
+            for _ in range(n):
+                pid = os.fork()
+                if pid == 0:
+                    os.close(go_w)
+                    os.close(out_r)
+                    os.close(hold_w)
+                    if uid is not None:
+                        os.setgroups([])
+                        os.setgid(pwd.getpwuid(uid).pw_gid)
+                        os.setuid(uid)
+                    me = os.getuid()  # inside the new user namespace we would be 65534
+                    fds = own_netns()
+                    os.read(go_r, 1)  # start together
+                    try:
+                        answer = ask(path, request(1, bridge), fds)
+                    except OSError as e:
+                        answer = f"error {e}"
+                    os.write(out_w, f"{me} {answer}\n".encode())
+                    os.close(out_w)
+                    os.read(hold_r, 1)  # end of file: the parent let go (or died)
+                    os._exit(0)
+                kids.append(pid)
         os.close(out_w)
+        os.close(hold_r)
         time.sleep(0.5)
-        os.write(go_w, b"x" * n)
+        os.write(go_w, b"x" * len(kids))
         data = b""
         while True:
             chunk = os.read(out_r, 65536)
             if not chunk:
                 break
             data += chunk
+        if "--hold-while" in opts:
+            target = opts["--hold-while"]
+            with open(target + ".tmp", "wb") as f:
+                f.write(data)
+            os.rename(target + ".tmp", target)
+            deadline = time.monotonic() + 120
+            while os.path.exists(target) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        os.close(hold_w)
         sys.stdout.write(data.decode())
         for pid in kids:
             os.waitpid(pid, 0)
