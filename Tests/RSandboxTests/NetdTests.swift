@@ -397,6 +397,25 @@ import Testing
         #expect(r.code == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "\(r.code) \(r.stdout)\(r.stderr)")
     }
 
+    /// [10] the global connection limit: 16 uids holding 4 silent connections each fill netd's
+    /// 64 slots; the next caller, whoever it is, is told netd is busy, and is served once they go.
+    @Test func sixtyFourSilentConnectionsMakeNetdBusyForEveryoneUntilTheyGo() throws {
+        let netd = try NetdFixture()
+        // uids without a passwd entry: netd counts connections before it looks at the caller.
+        var floods: [Running] = []
+        defer { for f in floods { kill(f.pid, SIGKILL); _ = f.finish() } }
+        for uid in uid_t(3000)..<3016 { floods.append(try netd.start(["flood", "4", "3"], uid: uid)) }
+        #expect(netd.eventually(within: 4) { netd.openDescriptors() >= netd.baselineDescriptors + 64 }, "\(netd.openDescriptors())")
+        let busy = try netd.client(["flood", "1"], uid: 3016)
+        #expect(busy.lines == ["refused netd is busy (too many connections)"], "\(busy.stdout)\(busy.stderr)")
+        let outs = floods.map { $0.finish() }
+        floods = []
+        // Each of the 64 was let in (and later cut off by the 5 s deadline, or not yet).
+        #expect(outs.allSatisfy { $0.lines.count == 4 && $0.lines.allSatisfy { $0 == "open" || $0 == "refused timed out" } }, "\(outs.map(\.stdout))")
+        #expect(try netd.client(["status"]).lines == ["ok rsbt0 0/2 rsbdown 0/1"])
+        #expect(netd.daemon.process.isRunning)
+    }
+
     @Test func slowAndFloodingClientsAreCutOffWhileOthersAreServed() throws {
         let netd = try NetdFixture()
         let slow = try netd.start(["slow", "6"])

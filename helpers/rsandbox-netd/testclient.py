@@ -5,7 +5,7 @@ answer, one line.
 
   testclient.py SOCKET attach BRIDGE [--fd KIND] [--hold] [--answered PATH] [--serve PORT | --connect ADDR:PORT]
   testclient.py SOCKET release NAME | status | raw HEX [--fd KIND] | slow SECONDS | fds N
-  testclient.py SOCKET burst N BRIDGE [--uids UID,...] [--hold-while PATH] | flood N
+  testclient.py SOCKET burst N BRIDGE [--uids UID,...] [--hold-while PATH] | flood N [HOLD]
 
 --hold keeps the namespace (and what netd put in it) until the client is killed, even after a
 refusal or a lost connection; --answered PATH creates PATH once the answer (or the error) is in.
@@ -246,7 +246,9 @@ def main():
         for pid in kids:
             os.waitpid(pid, 0)
     elif mode == "flood":
+        # N connections that never ask; with HOLD, kept silent HOLD seconds before reading.
         socks = [connect(path) for _ in range(int(rest[0]))]
+        time.sleep(float(rest[1]) if len(rest) > 1 else 0)
         for s in socks:
             s.settimeout(0.5)
             try:
