@@ -255,7 +255,8 @@ import Testing
 
     /// shared/HELPER-SECURITY.md [8] "kill -9 during create", for real: netd is killed (with
     /// its process group, as systemd's stop kills its cgroup) at spread-out moments of attaches
-    /// (before, during and after), restarted, and each time the state and the links agree.
+    /// (before, during and after), restarted, and each time the state, the links and the port
+    /// filters agree.
     @Test func killingNetdAtAnyMomentOfAnAttachLeavesNoPortWithoutALeaseNorALeaseWithoutItsPort() throws {
         let netd = try NetdFixture(rules: "rsandbox-test veth rsbt0 80\n")
         var clients: [Running] = []
@@ -302,6 +303,10 @@ import Testing
                         "round \(round): port \(p) has no lease: \(leases)")
             }
             #expect(Set(leases.map { $0.count == 5 ? $0[4] : "" }).count == leases.count, "round \(round): an address twice: \(leases)")
+            // [9] and exactly the leased ports have their anti-spoofing chain.
+            let chains = netd.portChains()
+            #expect(Set(chains) == Set(leases.compactMap { $0.count == 5 ? $0[3] : nil }) && chains.count == leases.count,
+                    "round \(round): chains \(chains), leases \(leases)")
         }
         #expect(duringRequest >= 5, "kills during a request: \(duringRequest) of \(rounds)")
         let held = netd.state().count
@@ -547,6 +552,15 @@ final class NetdFixture {
             guard name.hasPrefix("rsb"), name.count == 11, name.dropFirst(3).allSatisfy(\.isHexDigit) else { return nil }
             let master = fields.firstIndex(of: "master").map { fields[$0 + 1] }
             return (index, name, master)
+        }
+    }
+
+    /// The per-port chains of netd's nftables table (bridge rsandbox), by port name.
+    func portChains() -> [String] {
+        ((try? root("nsenter --net=/proc/\(holder.pid)/ns/net /usr/sbin/nft list chains bridge"))?.lines ?? []).compactMap { line in
+            let words = line.split(whereSeparator: \.isWhitespace)
+            guard words.count == 3, words[0] == "chain", words[1].hasPrefix("rsb") else { return nil }
+            return String(words[1])
         }
     }
 
