@@ -152,6 +152,43 @@ import Testing
         #expect(netd.eventually(within: 1) { netd.state().isEmpty }, "the new netd saw the link go")
     }
 
+    @Test func aNetdKilledWhileItsChildWorksInANamespaceCanBeRestartedAtOnce() throws {
+        let netd = try NetdFixture()
+        netd.stopDaemon()
+        try? FileManager.default.removeItem(atPath: netd.dir + "/netd.sock")
+        // strace holds netd's configuring child 3 s in setns(); netd itself is killed meanwhile.
+        let traced = try Running(["/usr/bin/nsenter", "--net=/proc/\(netd.holder.pid)/ns/net", "/usr/bin/strace", "-f", "-o", "/dev/null",
+                                  "-e", "trace=setns", "-e", "inject=setns:delay_enter=3000000", NetdFixture.binary,
+                                  "--config", netd.dir + "/netd.conf", "--socket", netd.dir + "/netd.sock", "--state", netd.dir + "/state"],
+                                 runner: .root)
+        defer {
+            // Whatever is left of the traced netd holds strace's output pipe: end it all first.
+            for pid in processes(containing: netd.dir + "/netd.conf") where pid != netd.daemon.pid { kill(pid, SIGKILL) }
+            kill(traced.pid, SIGKILL)
+            _ = traced.finish()
+        }
+        #expect(netd.eventually { FileManager.default.fileExists(atPath: netd.dir + "/netd.sock") })
+        let client = try netd.start(["attach", "rsbt0", "--hold"])
+        defer { kill(client.pid, SIGKILL); _ = client.finish() }
+        func parent(_ pid: Int32) -> Int32? {
+            (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap { Int32($0.split(separator: ")").last!.split(separator: " ")[1]) }
+        }
+        let daemons = { processes(containing: netd.dir + "/netd.conf").filter { parent($0) == traced.pid } }
+        // netd (strace's child) and its child (netd's) both exist: the child is in setns.
+        #expect(netd.eventually { !daemons().isEmpty })
+        let main = try #require(daemons().first)
+        #expect(netd.eventually { processes(containing: netd.dir + "/netd.conf").contains { parent($0) == main } }, "netd forked its child")
+        kill(main, SIGKILL)
+        try netd.startDaemon() // records an issue (and throws) when the lock is still held
+        // The link was made (its lease recorded) before netd died: it lives with the client's
+        // namespace, which never got an answer, and ends with it.
+        let status = try netd.client(["status"]).lines
+        #expect(status == ["ok rsbt0 1/2 rsbdown 0/1"], "\(status)")
+        kill(client.pid, SIGKILL)
+        // (the dead netd's child is still in that namespace for the rest of its 3 s)
+        #expect(netd.eventually(within: 5) { netd.state().isEmpty && !netd.hostLinks().contains { $0.hasPrefix("rsb0a7b") } }, "\(netd.state())")
+    }
+
     @Test func aSecondNetdOnTheSameStateRefusesToStart() throws {
         let netd = try NetdFixture()
         let r = try root("\(NetdFixture.binary) --config \(netd.dir)/netd.conf --socket \(netd.dir)/other.sock --state \(netd.dir)/state")

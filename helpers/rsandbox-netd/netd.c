@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -814,6 +813,7 @@ static int listen_socket(void)
         if (strcmp(fds, "1") != 0 || getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_SEQPACKET)
             die("socket activation: expected one SOCK_SEQPACKET socket (ListenSequentialPacket=)");
         fcntl(3, F_SETFD, FD_CLOEXEC);
+        socket_path = "the socket systemd passed";
         return 3;
     }
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -875,7 +875,10 @@ int main(int argc, char **argv)
     char lock[4096];
     snprintf(lock, sizeof lock, "%s.lock", state_path);
     int lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+    /* A POSIX record lock, not flock(): a forked child (configure_inside, retire) does not
+     * inherit it, so a netd killed while a child runs can be restarted at once. */
+    struct flock whole = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    if (lockfd < 0 || fcntl(lockfd, F_SETLK, &whole) < 0)
         die("%s: another rsandbox-netd owns this state (%s)", lock, strerror(errno));
     if (!(nl = nl_open(&nl_errno)))
         die("cannot open a netlink socket");
