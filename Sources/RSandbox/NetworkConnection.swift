@@ -4,7 +4,7 @@ import Glibc
 /// rsandbox-netd, or a pasta process.
 enum NetworkConnection: Sendable {
     case lease(NetworkLease)
-    case pasta(pid: pid_t)
+    case pasta(Pasta)
 
     /// Attaches the namespace of the (still parked) child `pid` as `attachment` asks.
     static func attach(_ attachment: NetworkAttachment, pid: pid_t) throws(SandboxError) -> NetworkConnection {
@@ -17,8 +17,8 @@ enum NetworkConnection: Sendable {
             }
             defer { close(fd) }
             return .lease(try NetdClient(socket: socket).attach(bridge: name, namespaceFD: fd))
-        case .user:
-            return .pasta(pid: try Pasta.attach(pid: pid))
+        case .user(let forwards):
+            return .pasta(try Pasta.attach(pid: pid, forwards: forwards))
         }
     }
 
@@ -30,7 +30,7 @@ enum NetworkConnection: Sendable {
     func end() {
         switch self {
         case .lease(let l): l.release()
-        case .pasta(let pid): Pasta.stop(pid)
+        case .pasta(let p): p.stop()
         }
     }
 }
