@@ -49,6 +49,19 @@ import Testing
         #expect(Set(b.lines) == ["got echo hi", "served 10.123.0.2"], "\(b.stdout)")
     }
 
+    /// netd serves at most 4 connections per uid at once; a user who starts ten bridged
+    /// sandboxes together meets that limit, and the client asks again instead of failing.
+    @Test func tenBridgedSandboxesStartedAtOnceAllGetTheirNIC() throws {
+        let netd = try NetdFixture(rules: "rsandbox-test veth rsbt0 10\n")
+        let runs = try (0..<10).map { _ in
+            try run(["run", "--net", "bridge=rsbt0", "--", "sh", "-c", "ip -o -4 addr show eth0 | wc -l"], netd: netd)
+        }
+        let results = runs.map { $0.finish() }
+        for r in results {
+            #expect(r.code == 0 && r.lines == ["1"], "\(r.stdout)\(r.stderr)")
+        }
+    }
+
     @Test func aRefusalIsASetupErrorAndTheCommandNeverRuns() throws {
         let netd = try NetdFixture()
         let dir = userDirectory()
