@@ -86,8 +86,9 @@ static int nofile_limit(void)
     return (int)rl.cur;
 }
 
-/* close_range over [lo, hi]; on kernels without it (or without CLOEXEC support) walk the fds. */
-static int close_span(unsigned lo, unsigned hi, unsigned flags)
+/* close_range over [lo, hi]; on kernels without it (or without CLOEXEC support) walk the fds.
+ * Async-signal-safe (the child and rs_spawn_bound use it after clone). */
+int rs_close_span(unsigned lo, unsigned hi, unsigned flags)
 {
     if (lo > hi)
         return 0;
@@ -116,11 +117,11 @@ static int sweep_fds(unsigned from, const int32_t *keep, uint32_t nkeep, size_t 
         int32_t k = *(const int32_t *)((const char *)keep + i * stride);
         if (k < 0 || (unsigned)k < cur)
             continue;
-        if (close_span(cur, (unsigned)k - 1, flags) < 0)
+        if (rs_close_span(cur, (unsigned)k - 1, flags) < 0)
             return -1;
         cur = (unsigned)k + 1;
     }
-    return close_span(cur, ~0U, flags);
+    return rs_close_span(cur, ~0U, flags);
 }
 
 static void bring_loopback_up(int report_fd)

@@ -14,6 +14,9 @@ struct rs_child_fds {
 /* Never returns: execs the command or reports and exits. */
 _Noreturn void rs_child_main(const struct rs_plan *plan, const struct rs_child_fds *fds);
 
+/* close_range(lo, hi, flags), or a walk over the fds where the kernel lacks it (child.c). */
+int rs_close_span(unsigned lo, unsigned hi, unsigned flags);
+
 /* Reports {stage, err, index} and exits with RS_EXIT_SETUP. */
 _Noreturn void rs_child_fail(int report_fd, int stage, int err, int index);
 

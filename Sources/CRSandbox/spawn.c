@@ -9,11 +9,17 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
+#endif
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 #ifndef CLONE_INTO_CGROUP
@@ -112,14 +118,15 @@ fail:
 
 /* PR_SET_PDEATHSIG fires when the parent *thread* exits. A worker thread of a thread pool may
  * exit at any time, so spawns from threads other than the main one run on this thread, which
- * lives as long as the process. */
+ * lives as long as the process. It runs one job at a time: a sandbox's clone, or a helper that
+ * must die with the process (rs_spawn_bound). */
 static pthread_once_t keeper_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t keeper_call = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t keeper_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t keeper_cv = PTHREAD_COND_INITIALIZER;
 static int keeper_start_error;
-static const struct rs_plan *keeper_plan;
-static struct rs_child *keeper_out;
+static int (*keeper_job)(void *);
+static void *keeper_arg;
 static int keeper_result;
 static int keeper_state; /* 0 idle, 1 request pending, 2 result ready */
 
@@ -134,7 +141,7 @@ static void *keeper_loop(void *unused)
         while (keeper_state != 1)
             pthread_cond_wait(&keeper_cv, &keeper_mu);
         pthread_mutex_unlock(&keeper_mu);
-        int r = spawn_here(keeper_plan, keeper_out);
+        int r = keeper_job(keeper_arg);
         pthread_mutex_lock(&keeper_mu);
         keeper_result = r;
         keeper_state = 2;
@@ -153,15 +160,15 @@ static void keeper_start(void)
     pthread_attr_destroy(&attr);
 }
 
-static int spawn_on_keeper(const struct rs_plan *plan, struct rs_child *out)
+static int run_on_keeper(int (*job)(void *), void *arg)
 {
     pthread_once(&keeper_once, keeper_start);
     if (keeper_start_error)
         return -keeper_start_error;
     pthread_mutex_lock(&keeper_call);
     pthread_mutex_lock(&keeper_mu);
-    keeper_plan = plan;
-    keeper_out = out;
+    keeper_job = job;
+    keeper_arg = arg;
     keeper_state = 1;
     pthread_cond_broadcast(&keeper_cv);
     while (keeper_state != 2)
@@ -173,11 +180,135 @@ static int spawn_on_keeper(const struct rs_plan *plan, struct rs_child *out)
     return r;
 }
 
+struct spawn_job {
+    const struct rs_plan *plan;
+    struct rs_child *out;
+};
+
+static int spawn_job_run(void *arg)
+{
+    struct spawn_job *j = arg;
+    return spawn_here(j->plan, j->out);
+}
+
+static int on_main_thread(void)
+{
+    return syscall(SYS_gettid) == getpid();
+}
+
 int rs_spawn(const struct rs_plan *plan, struct rs_child *out)
 {
-    if (plan->die_with_parent && syscall(SYS_gettid) != getpid())
-        return spawn_on_keeper(plan, out);
+    if (plan->die_with_parent && !on_main_thread()) {
+        struct spawn_job j = { plan, out };
+        return run_on_keeper(spawn_job_run, &j);
+    }
     return spawn_here(plan, out);
+}
+
+/* A helper bound to this process's life (pasta for --net user): killed by the kernel the moment
+ * the process dies, SIGKILL included, because the thread that forked it (the main one, or the
+ * keeper) lives exactly as long as the process. */
+struct bound_job {
+    const char *path;
+    char *const *argv;
+    int err_fd;
+    pid_t pid;
+    int pidfd;
+};
+
+extern char **environ;
+
+/* In the fresh child: only system calls until exec; a failure's errno goes to `report`. */
+static _Noreturn void bound_child(const struct bound_job *j, int report, pid_t parent)
+{
+    int err;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        goto fail;
+    /* The parent may have died between the clone and the prctl: then nobody would kill us. */
+    if (getppid() != parent)
+        _exit(1);
+    /* Out of the caller's session and process group: a Ctrl-C on its terminal is the command's,
+     * never the helper's. */
+    setsid();
+    /* Inherited dispositions and the blocked mask are the supervisor's (it blocks SIGTERM for
+     * forwarding, a runtime may ignore SIGPIPE — pasta refuses to start when SIGPIPE is already
+     * ignored): the helper starts from the defaults. */
+    /* The raw call: glibc's sigaction refuses its own two (32, 33), which may be ignored too.
+     * All zero is SIG_DFL with no flags and an empty mask in the kernel's layout. */
+    unsigned long dfl[4] = { 0, 0, 0, 0 };
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            (void)syscall(SYS_rt_sigaction, sig, dfl, NULL, 8);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(j->err_fd, 2) < 0)
+        goto fail;
+    /* Nothing else of the supervisor's (a caller's pipe held open would never see EOF). */
+    if (rs_close_span(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        goto fail;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(j->path, j->argv, environ);
+fail:
+    err = errno;
+    (void)!write(report, &err, sizeof err);
+    _exit(127);
+}
+
+static int spawn_bound_here(void *arg)
+{
+    struct bound_job *j = arg;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t parent = getpid();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pidfd = -1;
+    struct rs_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_PIDFD;
+    a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    a.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid == 0)
+        bound_child(j, p[1], parent);
+    int err = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -err;
+    }
+    /* The pipe closes on exec (nothing read) or carries the errno of what failed before it. */
+    int child_err = 0;
+    ssize_t n;
+    do {
+        n = read(p[0], &child_err, sizeof child_err);
+    } while (n < 0 && errno == EINTR);
+    close(p[0]);
+    if (n == sizeof child_err) {
+        int status;
+        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        close(pidfd);
+        return -child_err;
+    }
+    j->pid = (pid_t)pid;
+    j->pidfd = pidfd;
+    return 0;
+}
+
+int rs_spawn_bound(const char *path, char *const argv[], int err_fd, int *pid, int *pidfd)
+{
+    struct bound_job j = { path, argv, err_fd, -1, -1 };
+    int r = on_main_thread() ? spawn_bound_here(&j) : run_on_keeper(spawn_bound_here, &j);
+    if (r == 0) {
+        *pid = j.pid;
+        *pidfd = j.pidfd;
+    }
+    return r;
 }
 
 int rs_release(struct rs_child *child, int keep_sync)

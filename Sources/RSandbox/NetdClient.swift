@@ -38,6 +38,20 @@ public struct NetdClient: Sendable {
         return answer == "ok" ? "" : String(answer.dropFirst(3))
     }
 
+    /// netd's answers when it is only busy: its connection limits (all callers, or per uid) are
+    /// reached for the moment. A user who starts ten bridged sandboxes at once meets them; they
+    /// are asked again. Every other refusal is final.
+    static let transientRefusals: Set<String> = [
+        "refused netd is busy (too many connections)",
+        "refused too many connections from your uid",
+    ]
+
+    /// How long a busy netd is asked again before its refusal is reported, and the pauses
+    /// between: doubling from the first, at most the last, each jittered down by up to half so
+    /// that callers refused together do not come back together.
+    static let retryLimit: Duration = .seconds(3)
+    static let retryPause: (first: Duration, most: Duration) = (.milliseconds(2), .milliseconds(50))
+
     /// Sends one request; an answer other than "ok…" is a refusal with netd's reason.
     private func ask(_ op: UInt8, _ name: String, fd: Int32, item: String) throws(SandboxError) -> String {
         let bytes = Array(name.utf8)
@@ -45,6 +59,30 @@ public struct NetdClient: Sendable {
             throw SandboxError(stage: .network, item: item, reason: "names are at most 15 bytes")
         }
         let request: [UInt8] = Array("RSND".utf8) + [1, op, UInt8(bytes.count), 0] + bytes
+        let deadline = MonotonicClock.now() + Self.retryLimit
+        var pause = Self.retryPause.first
+        var text: String
+        while true {
+            text = try send(request, fd: fd, item: item)
+            guard Self.transientRefusals.contains(text) else { break }
+            let left = deadline - MonotonicClock.now()
+            if left <= .zero { break }
+            let p = Self.nanoseconds(pause)
+            let jittered = Duration.nanoseconds(Int64.random(in: p / 2...p))
+            Self.sleep(min(jittered, left))
+            pause = min(pause * 2, Self.retryPause.most)
+        }
+        if text.hasPrefix("refused ") {
+            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd refused: \(text.dropFirst(8))")
+        }
+        guard text == "ok" || text.hasPrefix("ok ") else {
+            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd answered \"\(text)\"")
+        }
+        return text
+    }
+
+    /// One connection, one request, one answer.
+    private func send(_ request: [UInt8], fd: Int32, item: String) throws(SandboxError) -> String {
         var answer = [CChar](repeating: 0, count: 512)
         let n = rs_seqpacket_ask(socket, request, UInt(request.count), fd, &answer, UInt(answer.count), 10_000)
         if n < 0 {
@@ -54,13 +92,16 @@ public struct NetdClient: Sendable {
             throw SandboxError(stage: .network, errno: err, item: item,
                                reason: "cannot reach rsandbox-netd at \(socket): \(errorString(err))", hint: hint)
         }
-        let text = answer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        if text.hasPrefix("refused ") {
-            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd refused: \(text.dropFirst(8))")
-        }
-        guard text == "ok" || text.hasPrefix("ok ") else {
-            throw SandboxError(stage: .network, item: item, reason: "rsandbox-netd answered \"\(text)\"")
-        }
-        return text
+        return answer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    private static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+
+    private static func sleep(_ d: Duration) {
+        var ts = timespec(tv_sec: Int(d.components.seconds), tv_nsec: Int(d.components.attoseconds / 1_000_000_000))
+        var left = timespec()
+        while nanosleep(&ts, &left) < 0 && errno == EINTR { ts = left }
     }
 }

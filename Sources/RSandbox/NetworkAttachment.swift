@@ -5,6 +5,6 @@ public enum NetworkAttachment: Codable, Sendable, Equatable {
     /// socket). The command starts only once eth0 has its address and default route.
     case bridge(name: String, socket: String? = nil)
     /// User-mode networking by pasta (Debian `passt`) attached to the sandbox's namespaces:
-    /// outbound only, no helper, no root.
-    case user
+    /// outbound only, no helper, no root; `forwards` are the host ports that reach inside.
+    case user(forwards: [PortForward] = [])
 }

@@ -9,7 +9,8 @@ struct Run: ParsableCommand {
         Exit status: the command's own code; 128+N when it died of signal N; 124 on timeout; \
         125 when the sandbox could not be set up; 126 when the command cannot be executed; \
         127 when it is not found.
-        By default the sandbox has new user, mount and pid namespaces.
+        By default the sandbox has new user, mount, pid and network namespaces: no network but \
+        its own lo (--net none); --net host keeps the host's, --net user or --net bridge give it a NIC.
         """
     )
 

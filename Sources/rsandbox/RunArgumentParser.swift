@@ -50,6 +50,7 @@ enum RunArgumentParser {
         "--cap-drop": { o, v in o.capDrop.append(v); return nil },
         "--seccomp": { o, v in o.seccomp = v; return nil },
         "--net": { o, v in o.net = v; return nil },
+        "--publish": { o, v in o.publish.append(v); return nil },
     ]
 
     /// Filesystem flags and how many values each takes.
@@ -100,7 +101,8 @@ enum RunArgumentParser {
                 name = a[..<eq]
                 inline = String(a[a.index(after: eq)...])
             }
-            let key = String(name)
+            // -p: --publish's short name, the one short option (its value follows as a word).
+            let key = a == "-p" ? "--publish" : String(name)
             if let flag = flags[key], inline == nil {
                 o[keyPath: flag] = true
             } else if key == "--die-with-parent" || key == "--no-die-with-parent", inline == nil {

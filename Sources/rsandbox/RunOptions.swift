@@ -41,6 +41,8 @@ struct RunOptions: Equatable {
     /// nil: the command's default (run: no, shell: yes).
     var nestedUserns: Bool? = nil
     var net: String? = nil
+    /// --publish values as given (checked by parseNet).
+    var publish: [String] = []
     /// Filesystem steps in the order given.
     var steps: [MountStep] = []
     /// shell only: print the spec as JSON instead of running it.
@@ -50,7 +52,9 @@ struct RunOptions: Equatable {
     func buildSpec() throws(SandboxError) -> SandboxSpec {
         let argv = command
         var ns = unshareAll ? Namespaces.all : Namespaces.default
-        if unshareNet { ns.net = true }
+        // --net none is the default: a network namespace of its own with only lo, up. The
+        // host's network is asked for (--net host, --share-net), never inherited by surprise.
+        ns.net = true
         if unshareIpc { ns.ipc = true }
         if unshareUts || hostname != nil { ns.uts = true }
         if unshareCgroup { ns.cgroup = true }
@@ -147,8 +151,12 @@ struct RunOptions: Equatable {
         return kept
     }
 
-    /// --net none|host|bridge[=NAME]: sets the network namespace and returns the NIC to ask for.
+    /// --net none|host|bridge[=NAME]|user: sets the network namespace and returns the NIC to
+    /// ask for. --publish belongs to --net user alone.
     func parseNet(_ ns: inout Namespaces) throws(SandboxError) -> NetworkAttachment? {
+        if let first = publish.first, net != "user" {
+            throw SandboxError(stage: .spec, item: "publish \"\(first)\"", reason: "needs --net user (ports are forwarded by pasta)")
+        }
         guard let net else { return nil }
         switch net {
         case "none":
@@ -159,7 +167,9 @@ struct RunOptions: Equatable {
             return nil
         case "user":
             ns.net = true
-            return .user
+            var forwards: [PortForward] = []
+            for p in publish { forwards.append(try PortForward(parsing: p)) }
+            return .user(forwards: forwards)
         case "bridge":
             ns.net = true
             return .bridge(name: Self.defaultBridge, socket: Self.netdSocketOverride())

@@ -6,7 +6,7 @@ import ArgumentParser
 struct SandboxFlags: ParsableArguments {
     @Flag(help: "Create all seven namespaces: user, pid, mount, net, ipc, uts, cgroup.")
     var unshareAll = false
-    @Flag(help: "Create a new network namespace (only lo, up).")
+    @Flag(help: "Create a new network namespace (only lo, up): the default, as --net none; kept for bubblewrap's scripts.")
     var unshareNet = false
     @Flag(help: "Create a new IPC namespace.")
     var unshareIpc = false
@@ -14,10 +14,12 @@ struct SandboxFlags: ParsableArguments {
     var unshareUts = false
     @Flag(help: "Create a new cgroup namespace.")
     var unshareCgroup = false
-    @Flag(help: "Keep the host's network (no new network namespace), also with --unshare-all.")
+    @Flag(help: "Keep the host's network (no new network namespace), also with --unshare-all; as --net host.")
     var shareNet = false
-    @Option(help: ArgumentHelp("Network: none (own namespace, only lo), host (the host's), bridge[=NAME] (a veth on host bridge NAME, default rsbr0, from rsandbox-netd), or user (pasta: outbound only, no helper); see docs/networking.md.", valueName: "MODE"))
+    @Option(help: ArgumentHelp("Network: none (the default: own namespace, only lo), host (the host's), bridge[=NAME] (a veth on host bridge NAME, default rsbr0, from rsandbox-netd), or user (pasta: outbound only, no helper; see --publish); see docs/networking.md.", valueName: "MODE"))
     var net: String?
+    @Option(name: [.customLong("publish"), .customShort("p")], help: ArgumentHelp("With --net user: forward host port HOSTPORT (on HOSTIP only, when given; IPv6 in brackets) to SANDBOXPORT inside, tcp unless /udp. Repeatable.", valueName: "[HOSTIP:]HOSTPORT:SANDBOXPORT[/tcp|/udp]"))
+    var publish: [String] = []
     @Flag(help: "Keep the host's pid namespace (no reaper; a timeout kills only the command).")
     var sharePid = false
     @Flag(help: "Do not create a user namespace (root only).")

@@ -30,6 +30,7 @@ import Testing
         ["--nested-userns", "--no-nested-userns", "--", "true"],
         ["--net", "bridge=rsbr1", "--", "true"],
         ["--net=none", "--share-net", "--", "true"],
+        ["--net", "user", "--publish", "127.0.0.1:8080:80", "-p", "[::1]:5353:53/udp", "--publish=9000:9000/tcp", "--", "true"],
     ]
 
     /// ArgumentParser's reading as RunOptions. It cannot order steps across flags, so this
@@ -45,6 +46,7 @@ import Testing
             dieWithParent: f.dieWithParent, rootfs: f.rootfs, capAdd: f.capAdd, capDrop: f.capDrop,
             seccomp: f.seccomp, nestedUserns: f.nestedUserns, command: run.command)
         o.net = f.net
+        o.publish = f.publish
         func pairs(_ v: [String]) -> [(String, String)] {
             stride(from: 0, to: v.count - 1, by: 2).map { (v[$0], v[$0 + 1]) }
         }

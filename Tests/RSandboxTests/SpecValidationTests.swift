@@ -132,7 +132,7 @@ import Foundation
     }
 
     @Test func userModeNeedsOwnUserAndNetworkNamespaces() {
-        var spec = SandboxSpec(argv: ["true"], network: .user)
+        var spec = SandboxSpec(argv: ["true"], network: .user())
         #expect(throws: SandboxError(stage: .spec, item: "net user", reason: "pasta needs a network namespace and a user namespace of the sandbox's own")) {
             try spec.validate()
         }

@@ -202,6 +202,13 @@ int rs_winsize_set(int fd, unsigned short rows, unsigned short cols);
  * into err (NUL-terminated). Returns its wait status, or -errno when it could not run. */
 int rs_run_helper(const char *path, char *const argv[], char *err, unsigned long errlen);
 
+/* Starts `path` with `argv` as a child that the kernel kills (SIGKILL) when this process dies
+ * (PR_SET_PDEATHSIG, set on the main thread or the keeper so that it follows the process): in a
+ * session of its own, signals at their defaults, stdin and stdout on /dev/null, stderr on
+ * `err_fd`. On success *pid and *pidfd name it (the caller reaps it). 0 or -errno (of the fork,
+ * or of the exec). */
+int rs_spawn_bound(const char *path, char *const argv[], int err_fd, int *pid, int *pidfd);
+
 /* Sends one request to the SOCK_SEQPACKET unix socket at `path` (rsandbox-netd), with `fd`
  * attached by SCM_RIGHTS when fd >= 0, and reads the one-message answer into `answer`
  * (NUL-terminated), waiting at most `timeout_ms`. Returns the answer's length or -errno. */
