@@ -161,11 +161,20 @@ except socket.timeout: pass' $((port + 1))") >"$work/bridge-server.log" 2>&1 &
     (cd "$work" && exec "${drop[@]}" "$rs" run --net bridge=rsbbench --timeout $((secs + 30)) -- \
         "$work/client.sh" "$ip" bridge) >"$work/out-bridge" 2>"$work/bridge-client.log" || status=$?
     kill $server 2>/dev/null; wait $server 2>/dev/null || true
-    # What a NIC adds to a start: `true` with --net none against --net bridge, one hyperfine run.
-    (cd "$work" && "${drop[@]}" env RSANDBOX_NETD_SOCKET="$nd/netd.sock" hyperfine -N --warmup 3 \
-        --runs "$([ "$quick" = 1 ] && echo 10 || echo 30)" --export-json "$work/bridge-start.json" \
-        -n none "$rs run --net none -- true" -n bridge "$rs run --net bridge=rsbbench -- true") >/dev/null 2>&1 \
-        || echo "bridge: the start-up run failed" >&2
+    # What a NIC adds to a start: `true` with --net none against --net bridge, one hyperfine run
+    # back to back, one with 100 ms between starts (what one command typed sees: back to back,
+    # each start also meets the kernel still tearing down the previous sandbox's namespace and
+    # veth, which holds the lock every link change takes).
+    local runs; runs=$([ "$quick" = 1 ] && echo 10 || echo 30)
+    for kind in back spaced; do
+        local pause=()
+        [ $kind = spaced ] && pause=(--prepare "sleep 0.1")
+        (cd "$work" && "${drop[@]}" env RSANDBOX_NETD_SOCKET="$nd/netd.sock" hyperfine -N --warmup 3 \
+            --runs "$runs" --export-json "$work/bridge-start-$kind.json" \
+            "${pause[@]}" \
+            -n none "$rs run --net none -- true" -n bridge "$rs run --net bridge=rsbbench -- true") >/dev/null 2>&1 \
+            || echo "bridge: the start-up run ($kind) failed" >&2
+    done
     kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
     kill $holder 2>/dev/null; wait $holder 2>/dev/null || true
     unset RSANDBOX_NETD_SOCKET
@@ -191,14 +200,16 @@ checks = []
 if "bridge" in res:
     v = res["bridge"]["gbit_s"] / res["slirp4netns"]["gbit_s"]
     checks.append({"what": "bridge / slirp4netns throughput", "value": round(v, 1), "target": ">= 5", "met": v >= 5})
-    try:
-        st = {x["command"]: x["median"] for x in json.load(open(os.path.join(work, "bridge-start.json")))["results"]}
-        added = (st["bridge"] - st["none"]) * 1e3
-        res["start_ms"] = {"none": round(st["none"] * 1e3, 2), "bridge": round(st["bridge"] * 1e3, 2)}
-        checks.append({"what": f"--net bridge start-up ({st['bridge']*1e3:.1f} ms) minus --net none ({st['none']*1e3:.1f} ms), ms",
-                       "value": round(added, 1), "target": "<= 5", "met": added <= 5})
-    except (OSError, KeyError, ValueError):
-        checks.append({"what": "--net bridge start-up cost", "value": "not measured (the run failed)", "target": "<= 5", "met": False})
+    res["start_ms"] = {}
+    for kind, label in [("spaced", "one start at a time (100 ms apart)"), ("back", "back to back")]:
+        try:
+            st = {x["command"]: x["median"] for x in json.load(open(os.path.join(work, f"bridge-start-{kind}.json")))["results"]}
+            added = (st["bridge"] - st["none"]) * 1e3
+            res["start_ms"][kind] = {"none": round(st["none"] * 1e3, 2), "bridge": round(st["bridge"] * 1e3, 2)}
+            checks.append({"what": f"--net bridge start-up ({st['bridge']*1e3:.1f} ms) minus --net none ({st['none']*1e3:.1f} ms), {label}, ms",
+                           "value": round(added, 1), "target": "<= 5", "met": added <= 5})
+        except (OSError, KeyError, ValueError):
+            checks.append({"what": f"--net bridge start-up cost, {label}", "value": "not measured (the run failed)", "target": "<= 5", "met": False})
 print(json.dumps({
     "title": f"Network: sandbox to server, iperf3 -t {secs} (1 stream) and median connect() of {connects}"
              + (" (peers only: no bridge yet)" if peers_only else ""),
