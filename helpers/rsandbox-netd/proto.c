@@ -62,19 +62,25 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
+/* "ADDRESS/P" into copy (n bytes) and *p, min <= P <= max; the address part, or NULL. */
+static char *split_prefix(const char *s, char *copy, size_t n, unsigned min, unsigned max, unsigned *p)
+{
+    if (strlen(s) >= n)
+        return NULL;
+    strcpy(copy, s);
+    char *slash = strchr(copy, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    return parse_uint(slash + 1, max, p) == 0 && *p >= min ? copy : NULL;
+}
+
 /* a.b.c.d/p with 8 <= p <= 30 and no host bits set. */
 static int parse_subnet(const char *s, uint32_t *net, int *prefix)
 {
     char copy[32];
-    if (strlen(s) >= sizeof copy)
-        return -1;
-    strcpy(copy, s);
-    char *slash = strchr(copy, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
     unsigned p, parts[4];
-    if (parse_uint(slash + 1, 30, &p) < 0 || p < 8)
+    if (!split_prefix(s, copy, sizeof copy, 8, 30, &p))
         return -1;
     char *cur = copy;
     for (int i = 0; i < 4; i++) {
@@ -100,15 +106,8 @@ static int parse_subnet(const char *s, uint32_t *net, int *prefix)
 static int parse_subnet6(const char *s, uint8_t net[16], int *prefix)
 {
     char copy[64];
-    if (strlen(s) >= sizeof copy)
-        return -1;
-    strcpy(copy, s);
-    char *slash = strchr(copy, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
     unsigned p;
-    if (parse_uint(slash + 1, 120, &p) < 0 || p < 64 || inet_pton(AF_INET6, copy, net) != 1)
+    if (!split_prefix(s, copy, sizeof copy, 64, 120, &p) || inet_pton(AF_INET6, copy, net) != 1)
         return -1;
     for (unsigned bit = p; bit < 128; bit++)
         if (net[bit / 8] & (0x80 >> (bit % 8)))
