@@ -194,6 +194,8 @@ static void delete_link(int ifindex, const char *name)
     rtnl_link_put(l);
 }
 
+static void port_filter_del(struct lease *l);
+
 /* [8] A lease is kept only when its link still exists under its index and name. Half-made ones
  * (ifindex 0: we died while creating) and those of bridges no longer configured go. */
 static void reconcile(void)
@@ -209,6 +211,7 @@ static void reconcile(void)
         if (l->ifindex == 0 || l->bridge < 0 || (l->dying && alive))
             delete_link(alive ? l->ifindex : 0, l->ifname);
         logmsg("dropped stale lease %s of uid %u", l->ifname, (unsigned)l->uid);
+        port_filter_del(l); /* (when called again after lost link events) */
         l->used = 0;
     }
     save_state();
