@@ -251,6 +251,13 @@ static void lease_ip6(const struct lease *l, struct in6_addr *global, struct in6
     memcpy(local->s6_addr, ll, 16);
 }
 
+/* The bridge's own IPv6 address, every lease's gateway: its prefix's ::1. */
+static void gateway6(const struct bridge *b, struct in6_addr *gw)
+{
+    memcpy(gw->s6_addr, b->network6, 16);
+    gw->s6_addr[15] |= 1;
+}
+
 static int nft_run(const char *cmd)
 {
     if (nft_run_cmd_from_buffer(nft, cmd) == 0)
@@ -337,14 +344,15 @@ static void port_filters_reset(void)
                        "    iifname \"rsb*\" drop\n"
                        "  }\n"
                        "}\n");
-    for (int i = 0; i < MAX_LEASES; i++)
-        if (leases[i].used && !leases[i].dying)
-            len += port_rules(&leases[i], cmd + len, n - (size_t)len);
+    for (int i = 0; i < MAX_LEASES; i++) {
+        struct lease *l = &leases[i];
+        l->filtered = l->used && !l->dying; /* (netd dies below if the table is refused) */
+        if (l->filtered)
+            len += port_rules(l, cmd + len, n - (size_t)len);
+    }
     if (nft_run(cmd) < 0)
         die("cannot install the port filters (nftables)");
     free(cmd);
-    for (int i = 0; i < MAX_LEASES; i++)
-        leases[i].filtered = leases[i].used && !leases[i].dying;
 }
 
 static void release(struct lease *l, const char *why)
@@ -489,8 +497,7 @@ static int configure_inside6(struct nl_sock *s, int *slot, int ifindex, const st
     const struct bridge *b = &cfg.bridges[l->bridge];
     struct in6_addr g, ll, gw;
     lease_ip6(l, &g, &ll);
-    memcpy(gw.s6_addr, b->network6, 16);
-    gw.s6_addr[15] |= 1;
+    gateway6(b, &gw);
     struct rtnl_addr *a = rtnl_addr_alloc();
     struct nl_addr *local = nladdr6(&g, b->prefix6), *via = nladdr6(&gw, 128), *dst = NULL;
     nl_addr_parse("default", AF_INET6, &dst);
@@ -655,27 +662,32 @@ static void attach(uid_t uid, const char *bridge_name, int nsfd, char *reply, si
         return;
     }
     struct rtnl_link *host = NULL, *change = rtnl_link_alloc();
+    const char *refusal = NULL; /* or the errno in e */
+    int e = 0;
     r = rtnl_link_get_kernel(nl, 0, l->ifname, &host);
-    int filtered = 0;
-    if (r >= 0 && change) {
+    if (r < 0 || !change) {
+        e = r < 0 ? nl_fail(&nl_errno, r) : ENOMEM;
+    } else {
         l->ifindex = rtnl_link_get_ifindex(host);
         save_state();
         /* [9] its filter before the port comes up (the table drops rsb* ports without one anyway) */
-        filtered = port_filter_add(l) == 0;
         rtnl_link_set_flags(change, IFF_UP);
-        if (filtered)
-            r = rtnl_link_change(nl, host, change, 0);
+        if (port_filter_add(l) < 0)
+            refusal = "cannot install the port's filter (see netd's log)";
+        else if ((r = rtnl_link_change(nl, host, change, 0)) < 0)
+            e = nl_fail(&nl_errno, r);
     }
     if (host)
         rtnl_link_put(host);
     if (change)
         rtnl_link_put(change);
-    int e = r < 0 ? nl_fail(&nl_errno, r) : !filtered ? EIO : configure_inside(nsfd, l);
-    if (e) {
+    if (!refusal && !e)
+        e = configure_inside(nsfd, l);
+    if (refusal || e) {
         delete_link(l->ifindex, l->ifname);
         release(l, "configure failed");
-        if (r >= 0 && !filtered)
-            snprintf(reply, rn, "refused cannot install the port's filter (see netd's log)");
+        if (refusal)
+            snprintf(reply, rn, "refused %s", refusal);
         else
             snprintf(reply, rn, "refused cannot configure eth0 in your namespace: %s", strerror(e));
         return;
@@ -688,8 +700,7 @@ static void attach(uid_t uid, const char *bridge_name, int nsfd, char *reply, si
         struct in6_addr g, ll, gw6;
         char gs[INET6_ADDRSTRLEN], gws[INET6_ADDRSTRLEN];
         lease_ip6(l, &g, &ll);
-        memcpy(gw6.s6_addr, br->network6, 16);
-        gw6.s6_addr[15] |= 1;
+        gateway6(br, &gw6);
         inet_ntop(AF_INET6, &g, gs, sizeof gs);
         inet_ntop(AF_INET6, &gw6, gws, sizeof gws);
         snprintf(reply + len, rn - (size_t)len, " %s/%d %s", gs, br->prefix6, gws);
