@@ -67,7 +67,7 @@ public struct NetdClient: Sendable {
             guard Self.transientRefusals.contains(text) else { break }
             let left = deadline - MonotonicClock.now()
             if left <= .zero { break }
-            let p = Self.nanoseconds(pause)
+            let p = pause.nanoseconds
             let jittered = Duration.nanoseconds(Int64.random(in: p / 2...p))
             Self.sleep(min(jittered, left))
             pause = min(pause * 2, Self.retryPause.most)
@@ -93,10 +93,6 @@ public struct NetdClient: Sendable {
                                reason: "cannot reach rsandbox-netd at \(socket): \(errorString(err))", hint: hint)
         }
         return answer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    }
-
-    private static func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
     private static func sleep(_ d: Duration) {

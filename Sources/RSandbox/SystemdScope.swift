@@ -120,7 +120,7 @@ enum SystemdScope {
         /// More bytes into the buffer, waiting at most until the deadline.
         mutating func fill(until deadline: ContinuousClock.Instant, item: String) throws(SandboxError) {
             let left = deadline - ContinuousClock.now
-            let ms = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let ms = max(0, Int32(clamping: left.milliseconds))
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&p, 1, ms)
             if ready < 0 {
