@@ -41,6 +41,22 @@ struct rs_clone_args {
     uint64_t cgroup;
 };
 
+/* clone3 with a pidfd and SIGCHLD; with `cgroup_fd` >= 0 the child is born in that cgroup
+ * (CLONE_INTO_CGROUP: no moment in which it runs unlimited). 0 in the child, as clone3. */
+static long clone3_pidfd(uint64_t flags, int cgroup_fd, int *pidfd)
+{
+    struct rs_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = flags | CLONE_PIDFD;
+    a.pidfd = (uint64_t)(uintptr_t)pidfd;
+    a.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        a.flags |= CLONE_INTO_CGROUP;
+        a.cgroup = (uint64_t)cgroup_fd;
+    }
+    return syscall(SYS_clone3, &a, sizeof a);
+}
+
 static void close_if_open(int fd)
 {
     if (fd >= 0)
@@ -78,17 +94,7 @@ static int spawn_here(const struct rs_plan *plan, struct rs_child *out)
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
     int pidfd = -1;
-    struct rs_clone_args a;
-    memset(&a, 0, sizeof a);
-    a.flags = plan->clone_flags | CLONE_PIDFD;
-    a.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    a.exit_signal = SIGCHLD;
-    if (plan->cgroup_fd >= 0) {
-        /* Born in its leaf: no moment in which it runs unlimited. */
-        a.flags |= CLONE_INTO_CGROUP;
-        a.cgroup = (uint64_t)plan->cgroup_fd;
-    }
-    long pid = syscall(SYS_clone3, &a, sizeof a);
+    long pid = clone3_pidfd(plan->clone_flags, plan->cgroup_fd, &pidfd);
     if (pid == 0)
         rs_child_main(plan, &f);
     err = pid < 0 ? errno : 0;
@@ -266,12 +272,7 @@ static int spawn_bound_here(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    struct rs_clone_args a;
-    memset(&a, 0, sizeof a);
-    a.flags = CLONE_PIDFD;
-    a.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    a.exit_signal = SIGCHLD;
-    long pid = syscall(SYS_clone3, &a, sizeof a);
+    long pid = clone3_pidfd(0, -1, &pidfd);
     if (pid == 0)
         bound_child(j, p[1], parent);
     int err = pid < 0 ? errno : 0;
