@@ -32,10 +32,10 @@ extension SandboxSpec {
             if !namespaces.net || !namespaces.user {
                 throw .spec("net user", "pasta needs a network namespace and a user namespace of the sandbox's own")
             }
-            for f in forwards where f.hostPort == 0 || f.sandboxPort == 0 {
-                throw .spec("publish \"\(f)\"", "ports are 1-65535")
-            }
             for f in forwards {
+                if f.hostPort == 0 || f.sandboxPort == 0 {
+                    throw .spec("publish \"\(f)\"", "ports are 1-65535")
+                }
                 if let a = f.hostAddress, !PortForward.isAddressLiteral(a) {
                     throw .spec("publish \(quoted(printable(f.description)))", "host address \(quoted(printable(a))) is not an IPv4 or IPv6 address")
                 }

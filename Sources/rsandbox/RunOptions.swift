@@ -4,6 +4,8 @@ import RSandbox
 /// `rsandbox run`'s flags as plain values, whichever parser read them.
 struct RunOptions: Equatable {
     var unshareAll = false
+    /// Read by nothing: a network namespace of its own is the default (--net none). Kept so
+    /// that bubblewrap's --unshare-net parses, and both parsers give equal options.
     var unshareNet = false
     var unshareIpc = false
     var unshareUts = false
